@@ -1,0 +1,219 @@
+// The collector's state for one runtime: spaces, roots, remembered set, policies and
+// statistics, plus the out-of-line slow paths the runtime's inline code falls into.
+// Knows object graphs and raw root slots, not the C++ surface of handles.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "marrow/gc/config.hpp"
+#include "marrow/gc/object.hpp"
+#include "marrow/gc/stats.hpp"
+#include "marrow/gc/tracer.hpp"
+#include "marrow/heap/check.hpp"
+#include "marrow/heap/header.hpp"
+#include "marrow/heap/page.hpp"
+#include "marrow/heap/spaces.hpp"
+
+namespace marrow::internal {
+
+/// Handle slots for Local<T>: blocks of raw object pointers used like a stack. Scopes
+/// save (next, limit, block) and restore them. Invariant: every block before `block` is
+/// full up to its end; `block` is in use up to `next`.
+struct HandleArea {
+  static constexpr std::size_t kBlockSlots = 1022;  // a block is 8 KiB with its links
+  std::vector<Object**> blocks;
+  std::size_t block = 0;  ///< index of the block `next` points into (valid if next != null)
+  Object** next = nullptr;
+  Object** limit = nullptr;
+  int depth = 0;  ///< open HandleScopes
+
+  template <class Fn>
+  void for_each_slot(Fn&& fn) {
+    if (next == nullptr) return;
+    for (std::size_t b = 0; b < block; ++b)
+      for (std::size_t i = 0; i < kBlockSlots; ++i) fn(blocks[b][i]);
+    for (Object** s = blocks[block]; s < next; ++s) fn(*s);
+  }
+  bool owns(Object* const* slot) const;
+  std::size_t live_slots() const;
+};
+
+/// Stable slots for Global and Weak handles: chunks that never move, a free list.
+class SlotTable {
+ public:
+  ~SlotTable();
+  Object** acquire(Object* value);
+  void release(Object** slot) noexcept;
+  bool owns(Object* const* slot) const;
+  std::size_t size() const { return live_; }
+  template <class Fn>
+  void for_each(Fn&& fn) {
+    for (Object** chunk : chunks_)
+      for (std::size_t i = 0; i < kChunkSlots; ++i)
+        if (!is_free(chunk[i])) fn(chunk[i]);
+  }
+
+ private:
+  static constexpr std::size_t kChunkSlots = 512;
+  static bool is_free(Object* p) { return (reinterpret_cast<std::uintptr_t>(p) & 1) != 0; }
+  std::vector<Object**> chunks_;
+  Object** free_ = nullptr;  ///< free slots hold (next free | 1)
+  std::size_t live_ = 0;
+};
+
+/// Which space an address belongs to (for the heap walk and diagnostics).
+enum class Space : std::uint8_t { kEden, kSurvivor, kOld, kLarge, kImmortal, kNone };
+const char* to_string(Space space) noexcept;
+
+/// The collector for one runtime. Single-threaded: the runtime's owner thread only.
+class Heap {
+ public:
+  explicit Heap(const Config& config);
+  ~Heap();
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  // ---- Allocation ----------------------------------------------------------------
+  // Eden's bump pointer and limit, read and written by the runtime's inline fast path.
+  // `limit_` is lowered to `top_` to force every allocation into the slow path (stress
+  // mode, inside finalizers); `eden_end_` is the real end.
+  std::byte* top_ = nullptr;
+  std::byte* limit_ = nullptr;
+
+  /// Memory for a young object of `size` bytes when the fast path failed, or for a large
+  /// object. May collect. Throws OutOfMemory or UsageError; allocates nothing then.
+  [[gnu::noinline]] std::byte* allocate_slow(std::size_t size);
+  /// Memory in the immortal space (never moved or freed).
+  std::byte* allocate_immortal(std::size_t size);
+  /// Throws InvalidSize when size is beyond what any heap can hold.
+  void check_size(std::size_t size) const;
+  std::size_t large_object_threshold() const { return config_.large_object_bytes; }
+  void register_finalizable(Object* object);
+
+  // ---- Handles and roots ---------------------------------------------------------
+  HandleArea handles_;
+  /// Called when `handles_.next == handles_.limit`: returns a fresh slot. Throws
+  /// UsageError when no HandleScope is open.
+  Object** handle_slow();
+  SlotTable& globals() { return globals_; }
+  SlotTable& weaks() { return weaks_; }
+  void add_root_source(RootSource* source);
+  void remove_root_source(RootSource* source);
+
+  /// Set while a managed constructor runs: a collection then would free the object
+  /// under construction, so the slow path refuses to collect.
+  bool constructing_ = false;
+
+  // ---- Collections ---------------------------------------------------------------
+  void collect(GcKind kind, GcReason reason);
+  Object* pin(Object* object);  ///< promotes a young object first; returns its address
+  void unpin(Object* object);
+  bool is_pinned(Object* object) const;
+  void set_near_heap_limit_callback(std::function<std::size_t(std::size_t, std::size_t)> cb) {
+    near_limit_callback_ = std::move(cb);
+  }
+  std::uint64_t add_gc_listener(std::function<void(const GcEvent&)> listener);
+  bool remove_gc_listener(std::uint64_t id);
+
+  // ---- Inspection ----------------------------------------------------------------
+  const HeapStats& stats();
+  const Config& config() const { return config_; }
+  /// Problems found by a full heap verification (empty when the heap is sound).
+  std::vector<std::string> find_heap_problems();
+  /// Aborts with the problems printed when the heap is broken.
+  void verify_heap();
+  Space space_of(const void* address) const;
+  /// Calls fn(object, header) for each object in the heap, dead ones included unless a
+  /// collection just ran. Eden and survivors are walked too.
+  void for_each_object(const std::function<void(Object*, HeaderWord)>& fn);
+  bool is_young(const void* p) const { return nursery_.contains(p); }
+  bool owns(const void* object) const;
+
+  // ---- Threads -------------------------------------------------------------------
+  void check_thread() const {
+    if (std::this_thread::get_id() != owner_thread_) [[unlikely]] wrong_thread();
+  }
+  void attach_current_thread() { owner_thread_ = std::this_thread::get_id(); }
+
+  // ---- Write barrier slow paths (called through the page owner) ------------------
+  void remember_page(Page* page);
+  void remember_object(Object* object);
+
+ private:
+  friend class MinorCollector;
+  friend class MajorCollector;
+  friend class Verifier;
+  friend class MarkingTracer;
+
+  [[noreturn]] void wrong_thread() const;
+  void collect_minor(GcReason reason, bool promote_all);
+  void collect_major(GcReason reason, bool force_compact);
+  void run_finalizers();
+  void after_collection(GcKind kind, GcReason reason, std::chrono::nanoseconds pause,
+                        std::size_t bytes_before, std::size_t live_before, std::size_t promoted);
+  void maybe_stress_collect();
+  std::byte* allocate_large(std::size_t size);
+  /// Eden is empty after a minor collection; resets top/limit (stress-aware).
+  void reset_eden();
+  void set_limit();
+  std::size_t heap_bytes() const;
+  std::size_t bytes_in_use() const;
+  /// After a collection: when over the heap limit, a compacting collection, then the
+  /// near-limit callback, then OutOfMemory.
+  void enforce_heap_limit(std::size_t extra_bytes);
+  void trace_roots(Tracer& tracer, bool include_handles = true);
+  void process_root_source_weaks(WeakProcessor& w);
+  void log_collection(const GcEvent& event);
+
+  Config config_;
+  std::thread::id owner_thread_;
+  PageProvider provider_;
+  Nursery nursery_;
+  OldSpace old_;
+  LargeObjectSpace large_;
+  OldSpace immortal_;
+
+  std::vector<Page*> remembered_pages_;
+  std::vector<Object*> remembered_objects_;
+  SlotTable globals_;
+  SlotTable weaks_;
+  std::vector<RootSource*> root_sources_;
+  std::vector<Object*> finalizable_young_;
+  std::vector<Object*> finalizable_old_;
+  std::vector<Object*> pending_finalizers_;
+  std::unordered_map<Object*, std::uint32_t> pins_;
+  std::vector<std::pair<std::uint64_t, std::function<void(const GcEvent&)>>> listeners_;
+  std::uint64_t next_listener_id_ = 1;
+  std::function<std::size_t(std::size_t, std::size_t)> near_limit_callback_;
+
+  HeapStats stats_;
+  std::uint64_t gc_sequence_ = 0;
+  std::size_t eden_allocated_before_ = 0;  ///< bytes_allocated not counting current eden
+  std::size_t old_live_after_major_ = 0;
+  std::size_t next_major_trigger_ = 0;
+  std::uint64_t stress_countdown_ = 0;
+  unsigned stress_cycle_ = 0;
+  bool in_gc_ = false;
+  bool in_finalizers_ = false;
+  bool compact_next_major_ = false;
+};
+
+/// Barrier slow path: records `slot` (inside an old, large or immortal object) as holding a
+/// young reference. Out of line; never allocates except to grow the page list.
+[[gnu::noinline]] void remember_slot_slow(void* slot) noexcept;
+
+/// The generational write barrier, run on every Member store after the store.
+/// Fast path: two range checks, ~8 instructions on x86-64 (load base, sub, cmp, branch
+/// for the value; sub, cmp, branch for the slot), measured in bench/barrier.
+inline void write_barrier(void* slot, std::uintptr_t new_value) noexcept {
+  if (is_young_address(new_value) && !is_young_address(slot)) [[unlikely]]
+    remember_slot_slow(slot);
+}
+
+}  // namespace marrow::internal

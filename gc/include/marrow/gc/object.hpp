@@ -1,0 +1,140 @@
+// The object model the collector sees: the `Object` base every managed type derives
+// from, and the type table (name, trace, finalizer, flags) filled from C++ types.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "marrow/heap/header.hpp"
+
+namespace marrow {
+
+class Tracer;
+
+/// Base of every managed type. Empty: the one-word header lives just before the object.
+///
+/// A managed type derives from `Object`, is created by `rt.make<T>(...)`, is moved with
+/// memcpy (no self-pointers; no owning C++ members unless `finalize()` releases them),
+/// and describes its references with `void trace(marrow::Tracer&)`:
+/// ```cpp
+/// struct Pair : marrow::Object {
+///   marrow::Member<Pair> next;
+///   marrow::Member<marrow::Value> value;
+///   void trace(marrow::Tracer& t) { t.visit(next, "next"); t.visit(value, "value"); }
+/// };
+/// ```
+/// Optional members the runtime picks up: `void finalize()` (runs once after the object
+/// died; must not allocate or touch other managed objects) and
+/// `static constexpr const char* kTypeName` (the name shown in stats and snapshots).
+class Object {
+ public:
+  // Managed objects are created with rt.make<T>(...), never with `new`: the collector
+  // must own their memory. (This line is what the compiler shows when `new` is used.)
+  static void* operator new(std::size_t) = delete;
+  static void* operator new[](std::size_t) = delete;
+  static void operator delete(void*) = delete;
+  static void operator delete[](void*) = delete;
+  static void* operator new(std::size_t, void* where) noexcept { return where; }
+
+ protected:
+  Object() = default;
+};
+
+/// What the collector knows about one managed type.
+struct TypeInfo {
+  const char* name;
+  /// Visits every reference of the object; null when the type holds no references.
+  void (*trace)(Object*, Tracer&);
+  /// Releases native resources; null when the type has no finalizer.
+  void (*finalize)(Object*);
+  std::size_t fixed_size;  ///< sizeof(T)
+};
+
+namespace internal {
+
+/// Registers a type and returns its index (>= kFirstUserType). Thread-safe.
+std::uint32_t register_type(const TypeInfo* info) noexcept;
+/// The type table entry for an index; valid for indices returned by register_type.
+const TypeInfo& type_info(std::uint32_t index) noexcept;
+/// Number of type indices handed out so far (including the reserved ones).
+std::uint32_t type_count() noexcept;
+
+template <class T>
+concept HasTrace = requires(T& object, Tracer& tracer) { object.trace(tracer); };
+template <class T>
+concept HasFinalize = requires(T& object) { object.finalize(); };
+template <class T>
+concept HasTypeName = requires { T::kTypeName; };
+
+/// The unqualified-as-written type name, taken from the compiler's signature string.
+template <class T>
+constexpr std::string_view raw_type_name() {
+  std::string_view s = __PRETTY_FUNCTION__;  // "... [with T = ns::Name; ...]"
+  auto start = s.find("T = ") + 4;
+  auto end = s.find_first_of(";]", start);
+  return s.substr(start, end - start);
+}
+
+template <class T>
+struct TypeNameStorage {
+  static constexpr std::string_view view = raw_type_name<T>();
+  static constexpr auto chars = [] {
+    struct Buffer {
+      char data[view.size() + 1] = {};
+    } b;
+    for (std::size_t i = 0; i < view.size(); ++i) b.data[i] = view[i];
+    return b;
+  }();
+};
+
+template <class T>
+void trace_thunk(Object* o, Tracer& t) {
+  static_cast<T*>(o)->trace(t);
+}
+template <class T>
+void finalize_thunk(Object* o) {
+  static_cast<T*>(o)->finalize();
+}
+
+template <class T>
+const TypeInfo* make_type_info() {
+  static const TypeInfo info = [] {
+    TypeInfo i{};
+    if constexpr (HasTypeName<T>) {
+      i.name = T::kTypeName;
+    } else {
+      i.name = TypeNameStorage<T>::chars.data;
+    }
+    if constexpr (HasTrace<T>) i.trace = &trace_thunk<T>;
+    if constexpr (HasFinalize<T>) i.finalize = &finalize_thunk<T>;
+    i.fixed_size = sizeof(T);
+    return i;
+  }();
+  return &info;
+}
+
+/// The type index of T, registered on first use.
+template <class T>
+std::uint32_t type_index_of() noexcept {
+  static const std::uint32_t index = register_type(make_type_info<T>());
+  return index;
+}
+
+/// Compile-time rules for managed types, each with the sentence the compiler prints.
+template <class T>
+constexpr void check_managed_type() {
+  static_assert(std::is_base_of_v<Object, T>,
+                "marrow: managed types must derive from marrow::Object");
+  static_assert(!std::is_abstract_v<T>, "marrow: cannot allocate an abstract type");
+  static_assert(std::is_trivially_destructible_v<T>,
+                "marrow: managed objects are moved with memcpy and never destroyed, so their "
+                "type must be trivially destructible; hold native resources through raw "
+                "pointers and release them in `void finalize()`");
+  static_assert(alignof(T) <= kObjectAlignment,
+                "marrow: managed objects are 8-byte aligned; over-aligned types cannot be "
+                "managed");
+}
+
+}  // namespace internal
+}  // namespace marrow

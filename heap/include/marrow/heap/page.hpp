@@ -1,0 +1,122 @@
+// Pages of the managed heap and the provider that maps them. A page (or a page run, for
+// large objects) is kPageSize-aligned and starts with a Page descriptor followed by the
+// remembered-slot bitmap; objects follow. Never hands out memory it cannot account for.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "marrow/heap/header.hpp"
+
+namespace marrow::internal {
+
+/// 256 KiB: large enough that the per-page descriptor and bitmap (4.3 KiB) cost < 2%,
+/// small enough that freeing one empty page gives memory back at a useful granularity.
+inline constexpr std::size_t kPageSize = std::size_t{256} * 1024;
+inline constexpr std::uint64_t kPageMagic = 0x6d6172726f775047;  // "marrowPG"
+
+enum class SpaceKind : std::uint8_t { kOld, kLarge, kImmortal };
+
+/// Descriptor at the start of every page or large-object run.
+///
+/// Invariant (walkability): between `area_start()` and `top` every byte belongs to an
+/// object, a free chunk or a filler, each with a valid header. Old-space pages keep
+/// `top == area_end()`; the unused rest of the old space's bump buffer is one filler.
+struct Page {
+  std::uint64_t magic;
+  void* owner;               ///< the gc::Heap this page belongs to
+  std::size_t run_bytes;     ///< size of the mapping: kPageSize, or more for large objects
+  std::byte* top;            ///< end of the walkable area
+  std::size_t live_bytes;    ///< bytes marked by the last major collection
+  std::uint32_t pinned_count;
+  SpaceKind kind;
+  bool in_remembered_list;   ///< listed in the owner's remembered pages (dedups the list)
+  std::uint32_t area_offset;  ///< offset of the first object from the page start
+  // Followed by the remembered-slot bitmap: one bit per word of the run.
+
+  std::byte* base() { return reinterpret_cast<std::byte*>(this); }
+  std::byte* area_start() { return base() + area_offset; }
+  std::byte* area_end() { return base() + run_bytes; }
+  std::uint64_t* remembered_bits() { return reinterpret_cast<std::uint64_t*>(this + 1); }
+  std::size_t remembered_words() const { return run_bytes / kWordSize / 64; }
+
+  bool contains(const void* p) {
+    auto* b = static_cast<const std::byte*>(p);
+    return b >= area_start() && b < area_end();
+  }
+  static Page* of(const void* address) {
+    return reinterpret_cast<Page*>(reinterpret_cast<std::uintptr_t>(address) & ~(kPageSize - 1));
+  }
+  /// Bytes of descriptor + bitmap for a run of `run_bytes`, rounded to a cache line.
+  static constexpr std::size_t header_bytes(std::size_t run_bytes) {
+    return align_up(sizeof(Page) + run_bytes / kWordSize / 8, 64);
+  }
+  void remember_slot(const void* slot) {
+    std::size_t word = (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) / kWordSize;
+    remembered_bits()[word / 64] |= std::uint64_t{1} << (word % 64);
+  }
+  bool is_slot_remembered(const void* slot) {
+    std::size_t word = (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) / kWordSize;
+    return (remembered_bits()[word / 64] >> (word % 64)) & 1;
+  }
+  void clear_remembered();
+};
+
+/// Maps kPageSize-aligned pages and page runs from the OS and gives them back.
+/// Keeps up to `reserve_pages` single empty pages mapped for reuse (counted as committed),
+/// unmapping the rest, so memory really returns to the OS after a collection frees it.
+class PageProvider {
+ public:
+  explicit PageProvider(std::size_t reserve_pages) : reserve_pages_(reserve_pages) {}
+  ~PageProvider();
+  PageProvider(const PageProvider&) = delete;
+  PageProvider& operator=(const PageProvider&) = delete;
+
+  /// A zeroed, initialised page (run_bytes == kPageSize), or nullptr when the OS refuses.
+  Page* allocate_page(void* owner, SpaceKind kind) noexcept;
+  /// A run of at least `object_area_bytes` usable bytes, or nullptr.
+  Page* allocate_run(void* owner, SpaceKind kind, std::size_t object_area_bytes) noexcept;
+  void free(Page* page) noexcept;
+  /// Unmaps cached pages beyond `keep`.
+  void trim(std::size_t keep) noexcept;
+
+  std::size_t committed_bytes() const { return committed_bytes_; }
+  std::size_t cached_pages() const { return cache_.size(); }
+  std::size_t pages_returned_to_os() const { return pages_returned_; }
+
+ private:
+  Page* map_run(std::size_t run_bytes) noexcept;
+  void unmap_run(Page* page) noexcept;
+  void init(Page* page, void* owner, SpaceKind kind, std::size_t run_bytes) noexcept;
+
+  std::size_t reserve_pages_;
+  std::vector<Page*> cache_;
+  std::size_t committed_bytes_ = 0;  ///< in-use runs plus cached pages
+  std::size_t pages_returned_ = 0;
+};
+
+// ---- The young region ---------------------------------------------------------------
+// All nurseries of all runtimes live in one reserved address range, so the write barrier
+// can ask "is this address young?" with one subtraction and one compare against
+// constants, without knowing which runtime it is in.
+
+/// 1 GiB per runtime (eden + two survivor spaces), 64 runtimes at once.
+inline constexpr std::size_t kYoungSlotBytes = std::size_t{1} << 30;
+inline constexpr std::size_t kYoungSlots = 64;
+inline constexpr std::size_t kYoungRegionBytes = kYoungSlotBytes * kYoungSlots;
+
+extern std::uintptr_t g_young_base;  ///< start of the young region (set once, then constant)
+
+inline bool is_young_address(std::uintptr_t a) { return a - g_young_base < kYoungRegionBytes; }
+inline bool is_young_address(const void* p) {
+  return is_young_address(reinterpret_cast<std::uintptr_t>(p));
+}
+
+/// Reserves a slot of the young region for one nursery; nullptr when all are taken.
+std::byte* acquire_young_slot() noexcept;
+void release_young_slot(std::byte* slot) noexcept;
+/// Commits [p, p+n) of a young slot read-write (returns false on failure) / decommits it.
+bool commit_young(std::byte* p, std::size_t n) noexcept;
+void decommit_young(std::byte* p, std::size_t n) noexcept;
+
+}  // namespace marrow::internal

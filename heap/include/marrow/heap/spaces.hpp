@@ -1,0 +1,168 @@
+// The spaces of the managed heap: the nursery (eden + two survivor semispaces), the old
+// space (pages with segregated free lists and a bump buffer), the large-object space and
+// the immortal space. Spaces hand out memory; they never trace or move objects.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "marrow/heap/header.hpp"
+#include "marrow/heap/page.hpp"
+
+namespace marrow::internal {
+
+/// A bump region [start, end) with its current top.
+struct BumpRegion {
+  std::byte* start = nullptr;
+  std::byte* top = nullptr;
+  std::byte* end = nullptr;
+  std::size_t used() const { return std::size_t(top - start); }
+  std::size_t capacity() const { return std::size_t(end - start); }
+  bool contains(const void* p) const {
+    auto* b = static_cast<const std::byte*>(p);
+    return b >= start && b < end;
+  }
+};
+
+/// Eden and two survivor semispaces, contiguous inside one slot of the young region:
+/// [eden | survivor 0 | survivor 1]. `contains` (is this object young *here*) is one
+/// range check. Eden's top and limit live in the gc::Heap for the inline fast path.
+class Nursery {
+ public:
+  Nursery() = default;
+  ~Nursery();
+  /// Returns false if the young region is exhausted or the OS refuses the memory.
+  bool init(std::size_t eden_bytes, std::size_t survivor_bytes) noexcept;
+
+  std::byte* eden_start() const { return eden_.start; }
+  std::byte* eden_end() const { return eden_.end; }
+  BumpRegion& from_space() { return survivors_[from_]; }
+  BumpRegion& to_space() { return survivors_[1 - from_]; }
+  const BumpRegion& from_space() const { return survivors_[from_]; }
+  void flip() { from_ = 1 - from_; }
+  bool contains(const void* p) const {
+    return static_cast<std::size_t>(static_cast<const std::byte*>(p) - base_) < span_;
+  }
+  std::uintptr_t base() const { return reinterpret_cast<std::uintptr_t>(base_); }
+  std::size_t span() const { return span_; }
+  std::size_t committed_bytes() const { return span_; }
+  std::size_t eden_capacity() const { return eden_.capacity(); }
+  std::size_t survivor_capacity() const { return survivors_[0].capacity(); }
+
+ private:
+  std::byte* base_ = nullptr;
+  std::size_t span_ = 0;
+  BumpRegion eden_;
+  BumpRegion survivors_[2];
+  int from_ = 0;
+};
+
+/// Old space: kPageSize pages filled by bump allocation in a linear allocation buffer
+/// (LAB) and, after sweeping, by segregated free lists.
+///
+/// Free lists: exact classes for every size from 16 to 512 bytes (objects of a language
+/// VM come in few sizes, so exact classes reuse holes without splitting), and one
+/// best-fit index (size -> chunks) above the largest class.
+class OldSpace {
+ public:
+  static constexpr std::size_t kSmallClassLimit = 512;
+  static constexpr std::size_t kSmallClasses = kSmallClassLimit / kWordSize + 1;
+
+  OldSpace(PageProvider& provider, void* owner, SpaceKind kind)
+      : provider_(provider), owner_(owner), kind_(kind) {}
+  ~OldSpace();
+  OldSpace(const OldSpace&) = delete;
+  OldSpace& operator=(const OldSpace&) = delete;
+
+  /// Memory for an object of `size` bytes (a multiple of 8, >= 16, <= a page's area), or
+  /// nullptr when no page can be mapped. The caller writes the header.
+  std::byte* allocate(std::size_t size) noexcept {
+    if (std::size_t(lab_.end - lab_.top) >= size) [[likely]] {
+      std::byte* p = lab_.top;
+      lab_.top += size;
+      allocated_bytes_ += size;
+      // Walkability: the rest of the LAB is always one filler.
+      if (lab_.top != lab_.end) format_filler(lab_.top, std::size_t(lab_.end - lab_.top));
+      return p;
+    }
+    return allocate_slow(size);
+  }
+  /// Forgets every free list (before a sweep rebuilds them).
+  void reset_free_lists() noexcept;
+  /// Records [p, p+size) as free: formats it and puts it on a list (or as filler if tiny).
+  void add_free(std::byte* p, std::size_t size) noexcept;
+  /// Formats [p, p+size) as free memory that is on no list (a filler).
+  static void format_filler(std::byte* p, std::size_t size) noexcept;
+
+  Page* add_page() noexcept;
+  void release_page(Page* page) noexcept;
+  std::vector<Page*>& pages() { return pages_; }
+  const std::vector<Page*>& pages() const { return pages_; }
+  /// Sets the LAB explicitly (compaction leaves the rest of its last page as the LAB).
+  void set_lab(std::byte* top, std::byte* end) noexcept;
+
+  /// Bytes handed out since the counter was last reset (live estimate for sizing).
+  std::size_t allocated_bytes() const { return allocated_bytes_; }
+  void set_allocated_bytes(std::size_t n) { allocated_bytes_ = n; }
+  std::size_t committed_bytes() const { return pages_.size() * kPageSize; }
+  std::size_t free_list_bytes() const { return free_bytes_; }
+  /// Calls fn(chunk, size) for every chunk on a free list (for the verifier).
+  void for_each_free_chunk(const std::function<void(std::byte*, std::size_t)>& fn) const;
+
+  /// Walks the objects and free chunks of a page: fn(header_address, header_word).
+  template <class Fn>
+  static void walk_page(Page* page, Fn&& fn) {
+    std::byte* p = page->area_start();
+    std::byte* end = page->top;
+    while (p < end) {
+      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+      std::size_t size = header_size_bytes(h);
+      fn(p, h);
+      p += size;
+    }
+  }
+
+ private:
+  std::byte* allocate_slow(std::size_t size) noexcept;
+  void retire_lab() noexcept;
+
+  PageProvider& provider_;
+  void* owner_;
+  SpaceKind kind_;
+  std::vector<Page*> pages_;
+  BumpRegion lab_;
+  Page* lab_page_ = nullptr;
+  std::byte* small_lists_[kSmallClasses] = {};
+  std::multimap<std::size_t, std::byte*> big_chunks_;
+  std::size_t free_bytes_ = 0;
+  std::size_t allocated_bytes_ = 0;
+};
+
+/// Large objects: one page run each, never moved, freed individually.
+class LargeObjectSpace {
+ public:
+  LargeObjectSpace(PageProvider& provider, void* owner) : provider_(provider), owner_(owner) {}
+  ~LargeObjectSpace();
+  LargeObjectSpace(const LargeObjectSpace&) = delete;
+  LargeObjectSpace& operator=(const LargeObjectSpace&) = delete;
+
+  /// Memory for one object of `size` bytes in its own run, or nullptr.
+  std::byte* allocate(std::size_t size) noexcept;
+  void free(Page* run) noexcept;
+  std::vector<Page*>& runs() { return runs_; }
+  const std::vector<Page*>& runs() const { return runs_; }
+  std::size_t committed_bytes() const { return committed_; }
+  std::size_t object_bytes() const { return object_bytes_; }
+  static std::byte* object_start(Page* run) { return run->area_start(); }
+
+ private:
+  PageProvider& provider_;
+  void* owner_;
+  std::vector<Page*> runs_;
+  std::size_t committed_ = 0;
+  std::size_t object_bytes_ = 0;
+};
+
+}  // namespace marrow::internal

@@ -1,0 +1,145 @@
+// Page provider and the young region: the only code in marrow that talks to mmap.
+// It must never touch object contents; it maps, zeroes, caches and unmaps memory.
+#include "marrow/heap/page.hpp"
+
+#include <sys/mman.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "marrow/heap/check.hpp"
+
+namespace marrow::internal {
+
+void Page::clear_remembered() {
+  std::memset(remembered_bits(), 0, remembered_words() * sizeof(std::uint64_t));
+  in_remembered_list = false;
+}
+
+PageProvider::~PageProvider() { trim(0); }
+
+Page* PageProvider::map_run(std::size_t run_bytes) noexcept {
+  // Map one page more than needed and cut the misaligned ends off.
+  std::size_t span = run_bytes + kPageSize;
+  void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  auto start = reinterpret_cast<std::uintptr_t>(raw);
+  std::uintptr_t aligned = (start + kPageSize - 1) & ~(kPageSize - 1);
+  if (aligned > start) munmap(raw, aligned - start);
+  std::uintptr_t tail = aligned + run_bytes;
+  std::uintptr_t end = start + span;
+  if (end > tail) munmap(reinterpret_cast<void*>(tail), end - tail);
+  return reinterpret_cast<Page*>(aligned);
+}
+
+void PageProvider::unmap_run(Page* page) noexcept {
+  std::size_t bytes = page->run_bytes;
+  munmap(page, bytes);
+  committed_bytes_ -= bytes;
+  pages_returned_ += bytes / kPageSize;
+}
+
+void PageProvider::init(Page* page, void* owner, SpaceKind kind, std::size_t run_bytes) noexcept {
+  page->magic = kPageMagic;
+  page->owner = owner;
+  page->run_bytes = run_bytes;
+  page->area_offset = static_cast<std::uint32_t>(Page::header_bytes(run_bytes));
+  page->top = page->area_start();
+  page->live_bytes = 0;
+  page->pinned_count = 0;
+  page->kind = kind;
+  page->in_remembered_list = false;
+}
+
+Page* PageProvider::allocate_page(void* owner, SpaceKind kind) noexcept {
+  Page* page;
+  if (!cache_.empty()) {
+    page = cache_.back();
+    cache_.pop_back();
+    // Cached pages were in use: clear descriptor and bitmap (objects are overwritten anyway).
+    std::memset(page, 0, Page::header_bytes(kPageSize));
+  } else {
+    page = map_run(kPageSize);
+    if (page == nullptr) return nullptr;
+    committed_bytes_ += kPageSize;
+  }
+  init(page, owner, kind, kPageSize);
+  return page;
+}
+
+Page* PageProvider::allocate_run(void* owner, SpaceKind kind, std::size_t area_bytes) noexcept {
+  // Solve run >= header_bytes(run) + area; header_bytes grows by 1/64 of the run.
+  std::size_t run = align_up(area_bytes + area_bytes / 64 + sizeof(Page) + 64, kPageSize);
+  if (run < area_bytes) return nullptr;  // overflow
+  while (Page::header_bytes(run) + area_bytes > run) run += kPageSize;
+  if (run == kPageSize) return allocate_page(owner, kind);
+  Page* page = map_run(run);
+  if (page == nullptr) return nullptr;
+  committed_bytes_ += run;
+  init(page, owner, kind, run);
+  return page;
+}
+
+void PageProvider::free(Page* page) noexcept {
+  page->magic = 0;
+  if (page->run_bytes == kPageSize && cache_.size() < reserve_pages_) {
+    cache_.push_back(page);
+    return;
+  }
+  unmap_run(page);
+}
+
+void PageProvider::trim(std::size_t keep) noexcept {
+  while (cache_.size() > keep) {
+    unmap_run(cache_.back());
+    cache_.pop_back();
+  }
+}
+
+// ---- Young region --------------------------------------------------------------------
+
+std::uintptr_t g_young_base = ~std::uintptr_t{0} - kYoungRegionBytes;  // matches nothing
+
+namespace {
+std::mutex g_young_mutex;
+bool g_young_used[kYoungSlots];
+std::byte* g_young_region = nullptr;
+}  // namespace
+
+std::byte* acquire_young_slot() noexcept {
+  std::lock_guard<std::mutex> lock(g_young_mutex);
+  if (g_young_region == nullptr) {
+    // Address space only: PROT_NONE + MAP_NORESERVE commits nothing until commit_young.
+    void* p = mmap(nullptr, kYoungRegionBytes, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    g_young_region = static_cast<std::byte*>(p);
+    g_young_base = reinterpret_cast<std::uintptr_t>(p);
+  }
+  for (std::size_t i = 0; i < kYoungSlots; ++i) {
+    if (!g_young_used[i]) {
+      g_young_used[i] = true;
+      return g_young_region + i * kYoungSlotBytes;
+    }
+  }
+  return nullptr;
+}
+
+void release_young_slot(std::byte* slot) noexcept {
+  std::lock_guard<std::mutex> lock(g_young_mutex);
+  std::size_t i = std::size_t(slot - g_young_region) / kYoungSlotBytes;
+  MARROW_CHECK(i < kYoungSlots && g_young_used[i], "a young slot is released once");
+  g_young_used[i] = false;
+}
+
+bool commit_young(std::byte* p, std::size_t n) noexcept {
+  return mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+         MAP_FAILED;
+}
+
+void decommit_young(std::byte* p, std::size_t n) noexcept {
+  // Replace with a fresh reservation: gives the memory back and keeps the range reserved.
+  mmap(p, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+}
+
+}  // namespace marrow::internal

@@ -1,0 +1,185 @@
+// Nursery, old space (bump buffer + segregated free lists) and large-object space.
+// These hand out and take back memory; they never read object contents except headers.
+#include "marrow/heap/spaces.hpp"
+
+#include <cstring>
+
+#include "marrow/heap/check.hpp"
+
+namespace marrow::internal {
+
+// ---- Nursery -------------------------------------------------------------------------
+
+Nursery::~Nursery() {
+  if (base_ != nullptr) {
+    decommit_young(base_, span_);
+    release_young_slot(base_);
+  }
+}
+
+bool Nursery::init(std::size_t eden_bytes, std::size_t survivor_bytes) noexcept {
+  eden_bytes = align_up(eden_bytes, 4096);
+  survivor_bytes = align_up(survivor_bytes, 4096);
+  span_ = eden_bytes + 2 * survivor_bytes;
+  if (span_ > kYoungSlotBytes) return false;
+  base_ = acquire_young_slot();
+  if (base_ == nullptr) return false;
+  if (!commit_young(base_, span_)) {
+    release_young_slot(base_);
+    base_ = nullptr;
+    return false;
+  }
+  eden_ = {base_, base_, base_ + eden_bytes};
+  survivors_[0] = {eden_.end, eden_.end, eden_.end + survivor_bytes};
+  survivors_[1] = {survivors_[0].end, survivors_[0].end, survivors_[0].end + survivor_bytes};
+  return true;
+}
+
+// ---- Old space -----------------------------------------------------------------------
+
+OldSpace::~OldSpace() {
+  for (Page* p : pages_) provider_.free(p);
+}
+
+void OldSpace::format_filler(std::byte* p, std::size_t size) noexcept {
+  *reinterpret_cast<HeaderWord*>(p) = make_header(size, kFillerType);
+}
+
+void OldSpace::add_free(std::byte* p, std::size_t size) noexcept {
+  if (size < kMinObjectSize) {
+    format_filler(p, size);
+    return;
+  }
+  *reinterpret_cast<HeaderWord*>(p) = make_header(size, kFreeChunkType);
+  free_bytes_ += size;
+  if (size <= kSmallClassLimit) {
+    std::byte*& head = small_lists_[size / kWordSize];
+    *reinterpret_cast<std::byte**>(p + kHeaderSize) = head;
+    head = p;
+  } else {
+    *reinterpret_cast<std::byte**>(p + kHeaderSize) = nullptr;
+    big_chunks_.emplace(size, p);
+  }
+}
+
+void OldSpace::reset_free_lists() noexcept {
+  for (auto& head : small_lists_) head = nullptr;
+  big_chunks_.clear();
+  free_bytes_ = 0;
+  lab_ = {};
+  lab_page_ = nullptr;
+}
+
+void OldSpace::retire_lab() noexcept {
+  // The rest of the LAB is already a filler; give it to a free list when it is usable.
+  if (lab_page_ != nullptr && lab_.top < lab_.end) add_free(lab_.top, std::size_t(lab_.end - lab_.top));
+  lab_ = {};
+  lab_page_ = nullptr;
+}
+
+void OldSpace::set_lab(std::byte* top, std::byte* end) noexcept {
+  retire_lab();
+  if (top >= end) return;
+  lab_ = {top, top, end};
+  lab_page_ = Page::of(top);
+  format_filler(top, std::size_t(end - top));
+}
+
+Page* OldSpace::add_page() noexcept {
+  Page* page = provider_.allocate_page(owner_, kind_);
+  if (page == nullptr) return nullptr;
+  pages_.push_back(page);
+  page->top = page->area_end();
+  format_filler(page->area_start(), std::size_t(page->area_end() - page->area_start()));
+  return page;
+}
+
+void OldSpace::release_page(Page* page) noexcept {
+  for (std::size_t i = 0; i < pages_.size(); ++i) {
+    if (pages_[i] == page) {
+      pages_[i] = pages_.back();
+      pages_.pop_back();
+      break;
+    }
+  }
+  if (lab_page_ == page) lab_ = {}, lab_page_ = nullptr;
+  provider_.free(page);
+}
+
+std::byte* OldSpace::allocate_slow(std::size_t size) noexcept {
+  MARROW_DCHECK(size % kWordSize == 0 && size >= kMinObjectSize, "old-space sizes are words");
+  // 1. An exact-size hole from a small class: no split, no fragmentation.
+  if (size <= kSmallClassLimit) {
+    std::byte*& head = small_lists_[size / kWordSize];
+    if (head != nullptr) {
+      std::byte* p = head;
+      head = *reinterpret_cast<std::byte**>(p + kHeaderSize);
+      free_bytes_ -= size;
+      allocated_bytes_ += size;
+      return p;
+    }
+  }
+  // 2. A new LAB: best fit among big chunks of at least max(size, 4 KiB), else any big chunk
+  //    that fits, else a fresh page. 4 KiB keeps LAB refills rare for small objects.
+  retire_lab();
+  constexpr std::size_t kMinLab = 4096;
+  auto it = big_chunks_.lower_bound(size > kMinLab ? size : kMinLab);
+  if (it == big_chunks_.end()) it = big_chunks_.lower_bound(size);
+  if (it != big_chunks_.end()) {
+    std::byte* p = it->second;
+    std::size_t chunk = it->first;
+    big_chunks_.erase(it);
+    free_bytes_ -= chunk;
+    lab_ = {p, p, p + chunk};
+    lab_page_ = Page::of(p);
+  } else {
+    Page* page = add_page();
+    if (page == nullptr) return nullptr;
+    MARROW_CHECK(size <= std::size_t(page->area_end() - page->area_start()),
+                 "objects in old-space pages fit in a page (bigger ones are large objects)");
+    lab_ = {page->area_start(), page->area_start(), page->area_end()};
+    lab_page_ = page;
+  }
+  return allocate(size);
+}
+
+void OldSpace::for_each_free_chunk(const std::function<void(std::byte*, std::size_t)>& fn) const {
+  for (std::size_t c = 0; c < kSmallClasses; ++c) {
+    for (std::byte* p = small_lists_[c]; p != nullptr;
+         p = *reinterpret_cast<std::byte* const*>(p + kHeaderSize)) {
+      fn(p, c * kWordSize);
+    }
+  }
+  for (auto& [size, p] : big_chunks_) fn(p, size);
+}
+
+// ---- Large-object space --------------------------------------------------------------
+
+LargeObjectSpace::~LargeObjectSpace() {
+  for (Page* r : runs_) provider_.free(r);
+}
+
+std::byte* LargeObjectSpace::allocate(std::size_t size) noexcept {
+  Page* run = provider_.allocate_run(owner_, SpaceKind::kLarge, size);
+  if (run == nullptr) return nullptr;
+  runs_.push_back(run);
+  run->top = run->area_start() + size;
+  committed_ += run->run_bytes;
+  object_bytes_ += size;
+  return run->area_start();
+}
+
+void LargeObjectSpace::free(Page* run) noexcept {
+  for (std::size_t i = 0; i < runs_.size(); ++i) {
+    if (runs_[i] == run) {
+      runs_[i] = runs_.back();
+      runs_.pop_back();
+      break;
+    }
+  }
+  committed_ -= run->run_bytes;
+  object_bytes_ -= std::size_t(run->top - run->area_start());
+  provider_.free(run);
+}
+
+}  // namespace marrow::internal

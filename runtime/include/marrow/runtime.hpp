@@ -1,0 +1,213 @@
+// marrow::Runtime: one independent managed heap and the API to allocate in it, collect
+// it and inspect it. The allocation fast path is inline here.
+#pragma once
+#include <cstddef>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "marrow/gc/config.hpp"
+#include "marrow/gc/errors.hpp"
+#include "marrow/gc/heap.hpp"
+#include "marrow/gc/stats.hpp"
+#include "marrow/handles.hpp"
+#include "marrow/member.hpp"
+#include "marrow/value.hpp"
+
+namespace marrow {
+
+/// One object as seen by a heap walk.
+struct ObjectInfo {
+  const Object* address;
+  const char* type_name;
+  std::size_t size;  ///< bytes, header included
+  const char* space;  ///< "eden", "survivor", "old", "large", "immortal"
+};
+
+/// An independent managed heap. One thread at a time uses it (the creating thread, or
+/// the one that called `attach_current_thread`); every allocation needs an open
+/// HandleScope.
+///
+/// ```cpp
+/// marrow::Runtime rt(marrow::Config::from_env());
+/// marrow::HandleScope scope(rt);
+/// marrow::Local<Node> a = rt.make<Node>(1);
+/// a->left = rt.make<Node>(2);
+/// rt.collect(marrow::GcKind::kMinor);
+/// std::printf("%zu minor collections\n", rt.stats().minor_collections);
+/// ```
+class Runtime {
+ public:
+  explicit Runtime(const Config& config = Config{});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// Allocates and constructs a T; may collect (so raw pointers die here). Arguments
+  /// should be values or handles, not raw managed pointers. The constructor must not
+  /// allocate managed memory.
+  template <class T, class... Args>
+  Local<T> make(Args&&... args) {
+    return make_with_size<T>(internal::align_up(internal::kHeaderSize + sizeof(T), 8),
+                             std::forward<Args>(args)...);
+  }
+
+  /// Like make, with `extra` bytes after the fixed part, at
+  /// `reinterpret_cast<std::byte*>(obj) + sizeof(T)` (zeroed). Throws InvalidSize when
+  /// sizeof(T) + extra is impossible, before anything is allocated.
+  template <class T, class... Args>
+  Local<T> make_sized(std::size_t extra, Args&&... args) {
+    constexpr std::size_t kFixed = internal::kHeaderSize + sizeof(T);
+    if (extra > internal::kMaxObjectSize - kFixed) [[unlikely]] throw_bad_size(sizeof(T), extra);
+    std::size_t size = internal::align_up(kFixed + extra, 8);
+    return make_with_size<T, true>(size, std::forward<Args>(args)...);
+  }
+
+  /// An object that lives as long as the runtime: never moved, never freed, its
+  /// references are roots. The pointer stays valid.
+  template <class T, class... Args>
+  T* make_immortal(Args&&... args) {
+    internal::check_managed_type<T>();
+    heap_.check_thread();
+    constexpr std::size_t size = internal::align_up(internal::kHeaderSize + sizeof(T), 8);
+    std::byte* p = heap_.allocate_immortal(size);
+    return construct<T>(p, size, std::forward<Args>(args)...);
+  }
+
+  /// Collects now. kMinor: the nursery; kMajor: everything (compacting if fragmented);
+  /// kCompact: everything, compacting old space.
+  void collect(GcKind kind = GcKind::kMajor);
+
+  /// Pins the object: it will not move until `unpin`. A young object is promoted first
+  /// (a minor collection). Pins nest; each pin needs one unpin.
+  template <class T>
+  T* pin(const Local<T>& local) {
+    check_owned(local.slot());
+    return static_cast<T*>(heap_.pin(*local.slot()));
+  }
+  void unpin(const Object* object);
+
+  /// Refreshed statistics (see HeapStats).
+  const HeapStats& stats() { return heap_.stats(); }
+  /// Registers a listener called after every collection; returns an id for remove_gc_listener.
+  std::uint64_t on_gc(std::function<void(const GcEvent&)> listener);
+  bool remove_gc_listener(std::uint64_t id);
+  /// Called when a collection could not bring the heap under the limit; receives
+  /// (current limit, bytes needed) and returns a new limit (0 or the same: give up).
+  void set_near_heap_limit_callback(std::function<std::size_t(std::size_t, std::size_t)> cb);
+
+  /// Checks every heap invariant; aborts with a report when one is broken.
+  void verify_heap();
+  /// The problems verify_heap would report, without aborting (empty when sound).
+  std::vector<std::string> find_heap_problems();
+
+  /// Calls fn for every live object (runs a full collection first so that only live
+  /// objects are reported). fn must not allocate.
+  void for_each_object(const std::function<void(const ObjectInfo&)>& fn);
+
+  void add_root_source(RootSource* source);
+  void remove_root_source(RootSource* source);
+
+  /// Makes the calling thread the runtime's thread (hand-over between threads).
+  void attach_current_thread() { heap_.attach_current_thread(); }
+  const Config& config() const { return heap_.config(); }
+
+  /// Whether `local` is a handle of this runtime (checks handle ownership).
+  bool owns_handle(Object* const* slot) const;
+  internal::Heap& heap_for_internal_use() { return heap_; }
+
+ private:
+  template <class T>
+  friend class Global;
+  template <class T>
+  friend class Weak;
+
+  [[noreturn]] static void throw_bad_size(std::size_t fixed, std::size_t extra);
+  void check_owned(Object* const* slot) const;
+
+  template <class T, class... Args>
+  T* construct(std::byte* p, std::size_t size, Args&&... args) {
+    // The header goes first: it is outside T's storage, so the constructor cannot clobber it.
+    *reinterpret_cast<internal::HeaderWord*>(p) =
+        internal::make_header(size, internal::type_index_of<T>());
+    void* where = p + internal::kHeaderSize;
+    heap_.constructing_ = true;
+    T* object;
+    try {
+      object = ::new (where) T(std::forward<Args>(args)...);
+    } catch (...) {
+      heap_.constructing_ = false;
+      *reinterpret_cast<internal::HeaderWord*>(p) =
+          internal::make_header(size, internal::kFillerType);
+      throw;
+    }
+    heap_.constructing_ = false;
+    if constexpr (internal::HasFinalize<T>) heap_.register_finalizable(object);
+    return object;
+  }
+
+  /// The allocation fast path. In release builds with a constant size this is about 12
+  /// instructions: handle-slot check, bump + limit compare, header store, handle store
+  /// (the constructor's own stores come on top). See bench/alloc_fastpath.
+  template <class T, bool kZeroTail = false, class... Args>
+  Local<T> make_with_size(std::size_t size, Args&&... args) {
+    internal::check_managed_type<T>();
+    Object** handle = heap_.handles_.next;
+    if (handle == heap_.handles_.limit) [[unlikely]] handle = heap_.handle_slow();
+    std::byte* p;
+    if (size > heap_.large_object_threshold()) [[unlikely]] {
+      p = heap_.allocate_slow(size);
+    } else {
+      p = heap_.top_;
+      if (static_cast<std::size_t>(heap_.limit_ - p) >= size) [[likely]] {
+        heap_.top_ = p + size;
+      } else {
+        p = heap_.allocate_slow(size);
+      }
+    }
+    if constexpr (kZeroTail) {
+      constexpr std::size_t kFixed = internal::kHeaderSize + sizeof(T);
+      std::memset(p + kFixed, 0, size - kFixed);
+    }
+    T* object = construct<T>(p, size, std::forward<Args>(args)...);
+    *handle = object;
+    heap_.handles_.next = handle + 1;
+    return Local<T>::from_slot(handle);
+  }
+
+  internal::Heap heap_;
+};
+
+// ---- Handle templates that need Runtime --------------------------------------------
+
+template <class T>
+template <class U>
+  requires std::is_convertible_v<U*, T*>
+Global<T>::Global(Runtime& rt, const Local<U>& local) {
+  rt.check_owned(local.slot());
+  heap_ = &rt.heap_;
+  slot_ = heap_->globals().acquire(local.get());
+}
+
+template <class T>
+Global<T>::Global(Runtime& rt, T* object) {
+  MARROW_CHECK(object == nullptr || rt.heap_.owns(object),
+               "Global(rt, ptr): the object must belong to this runtime");
+  heap_ = &rt.heap_;
+  slot_ = heap_->globals().acquire(object);
+}
+
+template <class T>
+template <class U>
+  requires std::is_convertible_v<U*, T*>
+Weak<T>::Weak(Runtime& rt, const Local<U>& local) {
+  rt.check_owned(local.slot());
+  heap_ = &rt.heap_;
+  slot_ = heap_->weaks().acquire(local.get());
+}
+
+}  // namespace marrow
