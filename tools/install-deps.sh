@@ -2,7 +2,7 @@
 # Installs the Debian packages marrow needs, only those missing: apt-get as root, sudo otherwise.
 set -euo pipefail
 pkgs=(cmake g++ ninja-build libfmt-dev doctest-dev libgc-dev libbenchmark-dev clang-format
-      valgrind gnuplot-nox nodejs npm)
+      valgrind gnuplot-nox pkg-config python3 nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,24 +1,11 @@
-// The out-of-line parts of the allocator interface: the default reallocate (in place if
-// possible, else move) and the check-failure reporter. Nothing here may allocate.
+// The out-of-line part of the allocator interface: the default reallocate (in place if
+// possible, else allocate + copy + free). Must leave the old block intact on failure.
 #include <marrow/heap/allocator.hpp>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 namespace marrow {
-
-namespace internal {
-
-void alloc_check_failed(const char* expr, const char* rule, const char* file, int line) noexcept {
-  // fprintf with a fixed format does not allocate in glibc; the heap may be the problem.
-  std::fprintf(stderr, "marrow: check failed: %s (%s) at %s:%d\n", rule, expr, file, line);
-  std::fflush(stderr);
-  std::abort();
-}
-
-}  // namespace internal
 
 AllocResult Allocator::reallocate(void* p, std::size_t old_size, std::size_t new_size,
                                   std::size_t align) noexcept {

@@ -7,7 +7,7 @@ namespace marrow {
 void FixedArena::deallocate(void* p, std::size_t size, std::size_t) noexcept {
   if (p == nullptr) return;
   if (size == 0) size = 1;
-  MARROW_ALLOC_DCHECK(owns(p), "FixedArena::deallocate takes a block of this arena");
+  MARROW_DCHECK(owns(p), "FixedArena::deallocate takes a block of this arena");
   internal::poison_memory(p, size);
   // Give the bytes back only if this block is still the newest: if another thread has
   // allocated since, the CAS fails and the block stays poisoned until rewind/reset.
@@ -54,7 +54,7 @@ AllocError FixedArena::shrink_in_place(void* p, std::size_t old_size, std::size_
 
 void FixedArena::rewind(std::size_t offset) noexcept {
   std::size_t used = offset_.load(std::memory_order_acquire);
-  MARROW_ALLOC_CHECK(offset <= used, "FixedArena::rewind goes backwards, to a checkpoint");
+  MARROW_CHECK(offset <= used, "FixedArena::rewind goes backwards, to a checkpoint");
   internal::poison_memory(static_cast<std::byte*>(data()) + offset, used - offset);
   offset_.store(offset, std::memory_order_release);
 }

@@ -46,6 +46,7 @@ void OldSpace::format_filler(std::byte* p, std::size_t size) noexcept {
 }
 
 void OldSpace::add_free(std::byte* p, std::size_t size) noexcept {
+  if (size == 0) return;
   if (size < kMinObjectSize) {
     format_filler(p, size);
     return;

@@ -21,7 +21,7 @@ AllocResult SystemAllocator::allocate(std::size_t size, std::size_t align) noexc
   }
   if (size == 0) size = 1;  // unique non-null pointer; malloc(0) may return null
   void* p = needs_aligned_alloc(align)
-                ? std::aligned_alloc(align, internal::align_up(size, align))
+                ? std::aligned_alloc(align, internal::round_up_to_align(size, align))
                 : std::malloc(size);
   if (p == nullptr) return AllocResult::failure(AllocError::kOutOfMemory);
   return AllocResult::success(p);

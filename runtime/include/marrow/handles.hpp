@@ -86,7 +86,7 @@ class HandleScope {
   int saved_depth_;
 };
 
-/// A HandleScope that can hand one Local to its enclosing scope.
+/// A HandleScope that can hand one Local to its enclosing scope (which must be open).
 ///
 /// ```cpp
 /// marrow::Local<Node> make_pair(marrow::Runtime& rt) {
@@ -95,9 +95,11 @@ class HandleScope {
 ///   return scope.escape(n);     // valid in the caller's scope
 /// }
 /// ```
-class EscapableHandleScope : public HandleScope {
+class EscapableHandleScope {
  public:
   explicit EscapableHandleScope(Runtime& rt);
+  EscapableHandleScope(const EscapableHandleScope&) = delete;
+  EscapableHandleScope& operator=(const EscapableHandleScope&) = delete;
   /// Moves `local` into the slot reserved in the outer scope. Only once per scope.
   template <class T>
   Local<T> escape(Local<T> local) {
@@ -105,8 +107,10 @@ class EscapableHandleScope : public HandleScope {
   }
 
  private:
+  static Object** reserve(Runtime& rt);
   Object** escape_slot(Object* value);
-  Object** reserved_;
+  Object** reserved_;  // declared before scope_: reserved in the *outer* scope
+  HandleScope scope_;
   bool escaped_ = false;
 };
 

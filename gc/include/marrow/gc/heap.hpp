@@ -135,6 +135,9 @@ class Heap {
   bool is_young(const void* p) const { return nursery_.contains(p); }
   bool owns(const void* object) const;
 
+  void set_mark_stack_limit_for_testing(std::size_t n) { mark_stack_limit_ = n; }
+  std::size_t mark_stack_overflows() const { return mark_stack_overflows_; }
+
   // ---- Threads -------------------------------------------------------------------
   void check_thread() const {
     if (std::this_thread::get_id() != owner_thread_) [[unlikely]] wrong_thread();
@@ -150,14 +153,19 @@ class Heap {
   friend class MajorCollector;
   friend class Verifier;
   friend class MarkingTracer;
+  friend struct MinorAccess;
 
   [[noreturn]] void wrong_thread() const;
   void collect_minor(GcReason reason, bool promote_all);
+  /// The body of a minor collection without reporting; returns bytes promoted.
+  std::size_t evacuate_nursery(bool promote_all);
   void collect_major(GcReason reason, bool force_compact);
   void run_finalizers();
+  void sweep_page(Page* page);
+  void sweep_large_objects();
+  void compact_old_space();
   void after_collection(GcKind kind, GcReason reason, std::chrono::nanoseconds pause,
                         std::size_t bytes_before, std::size_t live_before, std::size_t promoted);
-  void maybe_stress_collect();
   std::byte* allocate_large(std::size_t size);
   /// Eden is empty after a minor collection; resets top/limit (stress-aware).
   void reset_eden();
@@ -194,14 +202,16 @@ class Heap {
 
   HeapStats stats_;
   std::uint64_t gc_sequence_ = 0;
-  std::size_t eden_allocated_before_ = 0;  ///< bytes_allocated not counting current eden
+  std::size_t eden_allocated_before_ = 0;  ///< eden bytes allocated before the current cycle
+  std::size_t other_allocated_ = 0;        ///< large and immortal bytes allocated
   std::size_t old_live_after_major_ = 0;
   std::size_t next_major_trigger_ = 0;
   std::uint64_t stress_countdown_ = 0;
   unsigned stress_cycle_ = 0;
   bool in_gc_ = false;
   bool in_finalizers_ = false;
-  bool compact_next_major_ = false;
+  std::size_t mark_stack_limit_ = std::size_t{1} << 22;  ///< 32 MiB of entries; overflow rescans
+  std::size_t mark_stack_overflows_ = 0;
 };
 
 /// Barrier slow path: records `slot` (inside an old, large or immortal object) as holding a

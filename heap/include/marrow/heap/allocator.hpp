@@ -9,6 +9,8 @@
 #include <new>
 #include <string_view>
 
+#include <marrow/heap/check.hpp>
+
 namespace marrow {
 
 // ==== Errors ====================================================================================
@@ -22,14 +24,14 @@ namespace marrow {
 /// if (!r) std::fprintf(stderr, "allocation failed: %s\n", marrow::to_string(r.error).data());
 /// ```
 enum class AllocError : std::uint8_t {
-  kNone = 0,        // success
-  kOutOfMemory,     // the upstream source (the OS, malloc, a parent allocator) refused
-  kExhausted,       // a fixed-capacity allocator (buffer, block limit) has no room left
-  kBadAlignment,    // alignment is zero, not a power of two, or above kMaxAlignment
-  kSizeOverflow,    // size (plus alignment slack) exceeds kMaxAllocationSize
-  kUnsupported,     // a valid request this allocator cannot serve (a pool asked for more
-                    // than its block size)
-  kNotInPlace,      // grow/shrink_in_place: the block cannot be resized without moving
+  kNone = 0,      // success
+  kOutOfMemory,   // the upstream source (the OS, malloc, a parent allocator) refused
+  kExhausted,     // a fixed-capacity allocator (buffer, block limit) has no room left
+  kBadAlignment,  // alignment is zero, not a power of two, or above kMaxAlignment
+  kSizeOverflow,  // size (plus alignment slack) exceeds kMaxAllocationSize
+  kUnsupported,   // a valid request this allocator cannot serve (a pool asked for more
+                  // than its block size)
+  kNotInPlace,    // grow/shrink_in_place: the block cannot be resized without moving
 };
 
 /// A stable, human-readable name for an AllocError, e.g. "out of memory".
@@ -37,13 +39,20 @@ enum class AllocError : std::uint8_t {
 /// Example: `std::puts(marrow::to_string(marrow::AllocError::kExhausted).data());`
 constexpr std::string_view to_string(AllocError e) noexcept {
   switch (e) {
-    case AllocError::kNone: return "no error";
-    case AllocError::kOutOfMemory: return "out of memory";
-    case AllocError::kExhausted: return "capacity exhausted";
-    case AllocError::kBadAlignment: return "bad alignment";
-    case AllocError::kSizeOverflow: return "size overflow";
-    case AllocError::kUnsupported: return "unsupported request";
-    case AllocError::kNotInPlace: return "cannot resize in place";
+    case AllocError::kNone:
+      return "no error";
+    case AllocError::kOutOfMemory:
+      return "out of memory";
+    case AllocError::kExhausted:
+      return "capacity exhausted";
+    case AllocError::kBadAlignment:
+      return "bad alignment";
+    case AllocError::kSizeOverflow:
+      return "size overflow";
+    case AllocError::kUnsupported:
+      return "unsupported request";
+    case AllocError::kNotInPlace:
+      return "cannot resize in place";
   }
   return "unknown allocation error";
 }
@@ -92,7 +101,7 @@ constexpr bool is_valid_alignment(std::size_t align) noexcept {
 }
 
 /// The checks every allocator applies to (size, align) before anything else. Passing them
-/// guarantees that `size + align` and align_up(size, align) cannot overflow.
+/// guarantees that `size + align` and round_up_to_align(size, align) cannot overflow.
 constexpr AllocError validate_request(std::size_t size, std::size_t align) noexcept {
   if (!is_valid_alignment(align)) return AllocError::kBadAlignment;
   if (size > kMaxAllocationSize - align) return AllocError::kSizeOverflow;
@@ -100,7 +109,7 @@ constexpr AllocError validate_request(std::size_t size, std::size_t align) noexc
 }
 
 /// `value` rounded up to a multiple of the power of two `align`.
-constexpr std::uintptr_t align_up(std::uintptr_t value, std::size_t align) noexcept {
+constexpr std::uintptr_t round_up_to_align(std::uintptr_t value, std::size_t align) noexcept {
   return (value + align - 1) & ~static_cast<std::uintptr_t>(align - 1);
 }
 
@@ -108,30 +117,8 @@ inline bool is_aligned(const void* p, std::size_t align) noexcept {
   return (reinterpret_cast<std::uintptr_t>(p) & (align - 1)) == 0;
 }
 
-/// Prints "marrow: check failed: <rule> (<expr>) at file:line" to stderr without
-/// allocating, then aborts. The allocators' check macros call it.
-[[noreturn]] void alloc_check_failed(const char* expr, const char* rule, const char* file,
-                                     int line) noexcept;
-
 }  // namespace internal
 }  // namespace marrow
-
-/// Always-on check for misuse that would otherwise corrupt an allocator (a pointer
-/// returned to the wrong pool, a foreign checkpoint). `rule` names the rule broken.
-#define MARROW_ALLOC_CHECK(cond, rule)                                                \
-  do {                                                                                \
-    if (!(cond)) [[unlikely]]                                                         \
-      ::marrow::internal::alloc_check_failed(#cond, rule, __FILE__, __LINE__);        \
-  } while (0)
-
-/// Debug-build check (MARROW_DEBUG); compiles to nothing otherwise, so it may be costly.
-#if defined(MARROW_DEBUG)
-#define MARROW_ALLOC_DCHECK(cond, rule) MARROW_ALLOC_CHECK(cond, rule)
-#else
-#define MARROW_ALLOC_DCHECK(cond, rule) \
-  do {                                  \
-  } while (0)
-#endif
 
 namespace marrow {
 

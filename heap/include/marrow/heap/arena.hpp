@@ -87,12 +87,13 @@ class Arena final : public Allocator {
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
-  /// The fast path. With a constant alignment (the usual case, after inlining) it is about
-  /// 8 instructions: load cur, round up, add, two compares, store cur, return; a variable
-  /// alignment adds about 4 for the validity test. Everything else -- a new chunk, bad
-  /// arguments, a zero size -- is allocate_slow().
+  /// The fast path. With a constant alignment (the usual case, after inlining) it is 9
+  /// instructions on x86-64 (measured in bench_alloc): load cur, add + and to round up,
+  /// lea for the end, two compare-and-branch pairs, store cur. A variable alignment adds
+  /// about 4 for the validity test. Everything else -- a new chunk, bad arguments, a zero
+  /// size -- is allocate_slow().
   AllocResult allocate(std::size_t size, std::size_t align) noexcept override {
-    std::uintptr_t p = internal::align_up(cur_, align);
+    std::uintptr_t p = internal::round_up_to_align(cur_, align);
     std::uintptr_t end = p + size;
     // `p < end` rejects a zero size (uniqueness needs a byte) and a wrapped sum.
     if (internal::is_valid_alignment(align) && p < end && end <= limit_) [[likely]] {
@@ -142,7 +143,8 @@ class Arena final : public Allocator {
 
   /// Frees every block allocated since `cp` was taken; chunks emptied by it are kept for
   /// reuse. `cp` must come from this arena since its last reset, and not from beyond an
-  /// earlier rewind (checked: a violation aborts with a message).
+  /// earlier rewind (checked as far as cheaply possible: a violation aborts with a
+  /// message).
   void rewind(ArenaCheckpoint cp) noexcept;
 
   /// Frees every block at once. O(chunks).

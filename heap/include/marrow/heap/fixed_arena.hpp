@@ -63,7 +63,7 @@ class FixedArena final : public Allocator {
     std::size_t offset = offset_.load(std::memory_order_relaxed);
     std::uintptr_t p;
     do {
-      p = internal::align_up(base_ + offset, align);
+      p = internal::round_up_to_align(base_ + offset, align);
       // p - base_ may exceed the capacity (wraps only for addresses near 2^64, impossible
       // for a buffer the caller owns); compare sizes, never end pointers.
       if (p - base_ > capacity_ || size > capacity_ - (p - base_)) [[unlikely]] {

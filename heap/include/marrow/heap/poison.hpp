@@ -73,6 +73,26 @@ inline void poison_memory(void* p, std::size_t size) noexcept {
 #endif
 }
 
+/// Like poison_memory() but leaves the bytes as they are: ASan poisoning only, never the
+/// fill pattern. For bookkeeping an allocator keeps inside dead memory (a free-list link
+/// in a freed block), which the pattern would destroy. A no-op without ASan.
+///
+/// Example:
+/// ```
+/// unpoison_memory(block, sizeof(Link));
+/// block->next = free_list;                 // the link survives...
+/// poison_memory_keep_bytes(block, sizeof(Link));  // ...and is unaddressable to others
+/// ```
+inline void poison_memory_keep_bytes(void* p, std::size_t size) noexcept {
+  if (p == nullptr || size == 0) return;
+#if defined(MARROW_ASAN)
+  ASAN_POISON_MEMORY_REGION(p, size);
+#else
+  (void)p;
+  (void)size;
+#endif
+}
+
 /// Makes `size` bytes at `p` addressable again (ASan builds); a no-op otherwise. It does not
 /// clear the debug pattern: fresh blocks from a debug arena still read 0xDB until written,
 /// which is the point (uninitialised reads show up as an obvious value).

@@ -1,0 +1,16 @@
+# The GC comparison benchmarks: marrow against Boehm GC, malloc/free, a pool and an arena.
+# One binary per workload (bench_binary_trees, bench_gcbench, bench_churn; every variant
+# selected with --variant) plus the Google Benchmark micro-benchmarks (bench_gc_micro).
+# tools/bench.d/20-gc.sh runs them and writes build/bench/report.md.
+find_package(PkgConfig REQUIRED)
+if(NOT TARGET PkgConfig::MARROW_BENCH_BDWGC)
+  pkg_check_modules(MARROW_BENCH_BDWGC REQUIRED IMPORTED_TARGET bdw-gc)
+endif()
+find_package(benchmark REQUIRED)
+
+foreach(name binary_trees gcbench churn gc_micro)
+  add_executable(bench_${name} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.cpp)
+  target_link_libraries(bench_${name} PRIVATE marrow::marrow PkgConfig::MARROW_BENCH_BDWGC
+                                              marrow_build_flags)
+endforeach()
+target_link_libraries(bench_gc_micro PRIVATE benchmark::benchmark)

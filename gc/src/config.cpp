@@ -1,0 +1,90 @@
+// Config::from_env and size parsing: the MARROW_* environment overrides.
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "marrow/gc/config.hpp"
+
+namespace marrow {
+
+std::size_t parse_size(const char* text) {
+  if (text == nullptr || *text == '\0') throw std::invalid_argument("empty size");
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(text, &end, 10);
+  if (end == text || errno == ERANGE || *text == '-')
+    throw std::invalid_argument(std::string("not a size: '") + text + "'");
+  unsigned shift = 0;
+  switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; ++end; break;
+    case 'm': case 'M': shift = 20; ++end; break;
+    case 'g': case 'G': shift = 30; ++end; break;
+    default: throw std::invalid_argument(std::string("not a size: '") + text + "'");
+  }
+  if (*end == 'i' || *end == 'I') ++end;  // "MiB"-style
+  if (*end == 'b' || *end == 'B') ++end;
+  if (*end != '\0') throw std::invalid_argument(std::string("not a size: '") + text + "'");
+  if (shift != 0 && n > (~0ull >> shift))
+    throw std::invalid_argument(std::string("size too large: '") + text + "'");
+  return static_cast<std::size_t>(n << shift);
+}
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
+std::size_t env_size(const char* name, std::size_t fallback) {
+  const char* v = env(name);
+  if (v == nullptr) return fallback;
+  try {
+    return parse_size(v);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string(name) + ": " + e.what());
+  }
+}
+
+double env_double(const char* name, double fallback) {
+  const char* v = env(name);
+  if (v == nullptr) return fallback;
+  char* end = nullptr;
+  double d = std::strtod(v, &end);
+  if (end == v || *end != '\0' || !std::isfinite(d) || d < 0)
+    throw std::invalid_argument(std::string(name) + ": not a non-negative number: '" + v + "'");
+  return d;
+}
+
+bool env_bool(const char* name, bool fallback) {
+  const char* v = env(name);
+  if (v == nullptr) return fallback;
+  std::string s(v);
+  if (s == "1" || s == "true" || s == "yes" || s == "on") return true;
+  if (s == "0" || s == "false" || s == "no" || s == "off") return false;
+  throw std::invalid_argument(std::string(name) + ": expected 0 or 1, got '" + s + "'");
+}
+
+}  // namespace
+
+Config Config::from_env() { return from_env(Config{}); }
+
+Config Config::from_env(Config c) {
+  c.nursery_bytes = env_size("MARROW_NURSERY_BYTES", c.nursery_bytes);
+  c.survivor_bytes = env_size("MARROW_SURVIVOR_BYTES", c.survivor_bytes);
+  c.tenure_age = static_cast<unsigned>(env_size("MARROW_TENURE_AGE", c.tenure_age));
+  c.large_object_bytes = env_size("MARROW_LARGE_OBJECT_BYTES", c.large_object_bytes);
+  c.heap_limit_bytes = env_size("MARROW_HEAP_LIMIT", c.heap_limit_bytes);
+  c.growth_factor = env_double("MARROW_GROWTH_FACTOR", c.growth_factor);
+  c.compaction_threshold = env_double("MARROW_COMPACTION_THRESHOLD", c.compaction_threshold);
+  c.page_reserve = env_size("MARROW_PAGE_RESERVE", c.page_reserve);
+  c.stress_interval = env_size("MARROW_STRESS_INTERVAL", c.stress_interval);
+  c.verify_heap = env_bool("MARROW_VERIFY_HEAP", c.verify_heap);
+  c.trace_gc = static_cast<int>(env_size("MARROW_TRACE_GC", static_cast<std::size_t>(c.trace_gc)));
+  return c;
+}
+
+}  // namespace marrow

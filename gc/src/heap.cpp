@@ -1,0 +1,511 @@
+// gc::Heap: allocation slow paths, handle and slot tables, roots, pins, finalizers,
+// sizing policy, heap limit, statistics and events. The collections themselves live in
+// minor.cpp (nursery evacuation) and major.cpp (mark, sweep, compact).
+#include "marrow/gc/heap.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "marrow/gc/errors.hpp"
+
+namespace marrow::internal {
+
+// ---- Handle area and slot tables -----------------------------------------------------
+
+bool HandleArea::owns(Object* const* slot) const {
+  if (next == nullptr) return false;
+  for (std::size_t b = 0; b <= block && b < blocks.size(); ++b) {
+    Object** start = blocks[b];
+    Object** end = b == block ? next : start + kBlockSlots;
+    if (slot >= start && slot < end) return true;
+  }
+  return false;
+}
+
+std::size_t HandleArea::live_slots() const {
+  if (next == nullptr) return 0;
+  return block * kBlockSlots + std::size_t(next - blocks[block]);
+}
+
+SlotTable::~SlotTable() {
+  for (Object** c : chunks_) delete[] c;
+}
+
+Object** SlotTable::acquire(Object* value) {
+  if (free_ == nullptr) {
+    auto* chunk = new Object*[kChunkSlots];
+    chunks_.push_back(chunk);
+    for (std::size_t i = kChunkSlots; i-- > 0;) {
+      chunk[i] = reinterpret_cast<Object*>(reinterpret_cast<std::uintptr_t>(free_) | 1);
+      free_ = &chunk[i];
+    }
+  }
+  Object** slot = free_;
+  free_ = reinterpret_cast<Object**>(reinterpret_cast<std::uintptr_t>(*slot) & ~std::uintptr_t{1});
+  *slot = value;
+  ++live_;
+  return slot;
+}
+
+void SlotTable::release(Object** slot) noexcept {
+  *slot = reinterpret_cast<Object*>(reinterpret_cast<std::uintptr_t>(free_) | 1);
+  free_ = slot;
+  --live_;
+}
+
+bool SlotTable::owns(Object* const* slot) const {
+  for (Object** c : chunks_)
+    if (slot >= c && slot < c + kChunkSlots) return true;
+  return false;
+}
+
+const char* to_string(Space space) noexcept {
+  switch (space) {
+    case Space::kEden: return "eden";
+    case Space::kSurvivor: return "survivor";
+    case Space::kOld: return "old";
+    case Space::kLarge: return "large";
+    case Space::kImmortal: return "immortal";
+    case Space::kNone: return "none";
+  }
+  return "?";
+}
+
+// ---- Construction --------------------------------------------------------------------
+
+namespace {
+
+Config normalised(Config c) {
+  constexpr std::size_t kMinNursery = std::size_t{64} << 10;
+  if (c.nursery_bytes < kMinNursery) c.nursery_bytes = kMinNursery;
+  if (c.heap_limit_bytes != 0) {
+    // Leave at least half of the limit to the old generation.
+    std::size_t young = c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
+    while (young > c.heap_limit_bytes / 2 && c.nursery_bytes > kMinNursery) {
+      c.nursery_bytes /= 2;
+      if (c.survivor_bytes != 0) c.survivor_bytes /= 2;
+      young = c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
+    }
+  }
+  if (c.survivor_bytes == 0) c.survivor_bytes = c.nursery_bytes / 4;
+  if (c.survivor_bytes < 4096) c.survivor_bytes = 4096;
+  // Large objects must fit neither eden's slow path badly nor an old page: at most a
+  // quarter of eden and of a page's object area.
+  std::size_t max_large = std::min(c.nursery_bytes / 4, (kPageSize - Page::header_bytes(kPageSize)) / 2);
+  if (c.large_object_bytes > max_large) c.large_object_bytes = max_large;
+  if (c.large_object_bytes < kMinObjectSize) c.large_object_bytes = kMinObjectSize;
+  if (c.tenure_age > kMaxAge - 1) c.tenure_age = kMaxAge - 1;
+  if (c.growth_factor < 1.1) c.growth_factor = 1.1;
+  return c;
+}
+
+}  // namespace
+
+Heap::Heap(const Config& config)
+    : config_(normalised(config)),
+      owner_thread_(std::this_thread::get_id()),
+      provider_(config_.page_reserve),
+      old_(provider_, this, SpaceKind::kOld),
+      large_(provider_, this),
+      immortal_(provider_, this, SpaceKind::kImmortal) {
+  if (!nursery_.init(config_.nursery_bytes, config_.survivor_bytes))
+    throw OutOfMemory("marrow: cannot reserve the nursery (too many runtimes, or no memory)");
+  top_ = nursery_.eden_start();
+  stress_countdown_ = config_.stress_interval;
+  next_major_trigger_ = config_.initial_old_trigger_bytes;
+  if (config_.heap_limit_bytes != 0) {
+    std::size_t room = config_.heap_limit_bytes - std::min(config_.heap_limit_bytes, nursery_.committed_bytes());
+    next_major_trigger_ = std::min(next_major_trigger_, room / 2);
+  }
+  set_limit();
+}
+
+Heap::~Heap() {
+  // Native resources of objects still alive are released: every finalizer runs once.
+  in_finalizers_ = true;
+  auto run = [](std::vector<Object*>& list) {
+    for (Object* o : list) {
+      HeaderWord h = *header_of(o);
+      if (const auto fin = type_info(header_type(h)).finalize) fin(o);
+    }
+    list.clear();
+  };
+  run(pending_finalizers_);
+  run(finalizable_young_);
+  run(finalizable_old_);
+}
+
+void Heap::set_limit() {
+  limit_ = (config_.stress_interval != 0 || in_finalizers_) ? top_ : nursery_.eden_end();
+}
+
+void Heap::reset_eden() {
+#if defined(MARROW_DEBUG)
+  std::memset(nursery_.eden_start(), 0xDB, std::size_t(top_ - nursery_.eden_start()));
+#endif
+  eden_allocated_before_ += std::size_t(top_ - nursery_.eden_start());
+  top_ = nursery_.eden_start();
+  set_limit();
+}
+
+void Heap::wrong_thread() const {
+  throw UsageError(
+      "marrow: a Runtime is used by one thread at a time: this thread is not the runtime's "
+      "owner (call rt.attach_current_thread() to hand it over)");
+}
+
+void Heap::check_size(std::size_t size) const {
+  if (size > kMaxObjectSize)
+    throw InvalidSize(fmt::format("marrow: object size {} exceeds the maximum of {} bytes", size,
+                                  kMaxObjectSize));
+}
+
+// ---- Allocation slow paths -------------------------------------------------------------
+
+std::byte* Heap::allocate_slow(std::size_t size) {
+  check_thread();
+  if (in_finalizers_)
+    throw UsageError("marrow: finalizers must not allocate managed memory");
+  MARROW_CHECK(!in_gc_, "no allocation during a collection (trace/process_weak must not allocate)");
+  check_size(size);
+  if (size > config_.large_object_bytes) return allocate_large(size);
+  if (constructing_)
+    throw UsageError("marrow: constructors of managed objects must not allocate managed memory");
+
+  if (config_.stress_interval != 0) {
+    if (--stress_countdown_ == 0) {
+      stress_countdown_ = config_.stress_interval;
+      static constexpr GcKind kCycle[] = {GcKind::kMinor, GcKind::kMajor, GcKind::kCompact};
+      GcKind kind = kCycle[stress_cycle_++ % 3];
+      if (kind == GcKind::kMinor) collect_minor(GcReason::kStress, false);
+      else collect_major(GcReason::kStress, kind == GcKind::kCompact);
+      run_finalizers();
+    }
+  }
+  if (std::size_t(nursery_.eden_end() - top_) < size) {
+    collect_minor(GcReason::kAllocation, false);
+    if (old_.allocated_bytes() + large_.object_bytes() >= next_major_trigger_)
+      collect_major(GcReason::kHeapGrowth, false);
+    run_finalizers();
+    enforce_heap_limit(0);
+  }
+  std::byte* p = top_;
+  top_ += size;
+  set_limit();
+  return p;
+}
+
+std::byte* Heap::allocate_large(std::size_t size) {
+  if (constructing_)
+    throw UsageError("marrow: constructors of managed objects must not allocate managed memory");
+  std::size_t run = align_up(size + Page::header_bytes(size + kPageSize) + 64, kPageSize);
+  if (old_.allocated_bytes() + large_.object_bytes() + size >= next_major_trigger_) {
+    collect_major(GcReason::kHeapGrowth, false);
+    run_finalizers();
+  }
+  enforce_heap_limit(run);
+  std::byte* p = large_.allocate(size);
+  if (p == nullptr) {
+    collect_major(GcReason::kHeapLimit, true);
+    run_finalizers();
+    p = large_.allocate(size);
+    if (p == nullptr)
+      throw OutOfMemory(fmt::format("marrow: out of memory: the OS refused {} bytes for a large object", size));
+  }
+  other_allocated_ += size;
+  return p;
+}
+
+std::byte* Heap::allocate_immortal(std::size_t size) {
+  check_thread();
+  check_size(size);
+  MARROW_CHECK(!in_gc_, "no allocation during a collection");
+  if (in_finalizers_) throw UsageError("marrow: finalizers must not allocate managed memory");
+  if (size > kPageSize - Page::header_bytes(kPageSize))
+    throw InvalidSize(fmt::format("marrow: immortal objects are limited to one page ({} bytes requested)", size));
+  enforce_heap_limit(size);
+  std::byte* p = immortal_.allocate(size);
+  if (p == nullptr) throw OutOfMemory("marrow: out of memory: no page for an immortal object");
+  other_allocated_ += size;
+  stats_.immortal_bytes += size;
+  return p;
+}
+
+void Heap::register_finalizable(Object* object) {
+  (is_young(object) ? finalizable_young_ : finalizable_old_).push_back(object);
+}
+
+Object** Heap::handle_slow() {
+  check_thread();
+  if (handles_.depth == 0)
+    throw UsageError(
+        "marrow: no HandleScope is open: open a marrow::HandleScope before allocating or "
+        "creating a Local");
+  ++handles_.block;
+  if (handles_.block == handles_.blocks.size()) handles_.blocks.push_back(new Object*[HandleArea::kBlockSlots]);
+  handles_.next = handles_.blocks[handles_.block];
+  handles_.limit = handles_.next + HandleArea::kBlockSlots;
+  return handles_.next;
+}
+
+void Heap::add_root_source(RootSource* source) {
+  check_thread();
+  MARROW_CHECK(source != nullptr, "add_root_source needs a source");
+  if (std::find(root_sources_.begin(), root_sources_.end(), source) != root_sources_.end())
+    throw UsageError("marrow: this RootSource is already registered");
+  root_sources_.push_back(source);
+}
+
+void Heap::remove_root_source(RootSource* source) {
+  check_thread();
+  auto it = std::find(root_sources_.begin(), root_sources_.end(), source);
+  if (it == root_sources_.end()) throw UsageError("marrow: remove_root_source: not registered");
+  root_sources_.erase(it);
+}
+
+void Heap::trace_roots(Tracer& tracer, bool include_handles) {
+  struct RootSlots {
+    static void visit(Tracer& t, Object*& slot) { t.visit(slot); }
+  };
+  if (include_handles) handles_.for_each_slot([&](Object*& s) { RootSlots::visit(tracer, s); });
+  globals_.for_each([&](Object*& s) { RootSlots::visit(tracer, s); });
+  for (RootSource* src : root_sources_) src->trace_roots(tracer);
+}
+
+void Heap::process_root_source_weaks(WeakProcessor& w) {
+  for (RootSource* src : root_sources_) src->process_weak(w);
+}
+
+// ---- Collections: entry points ---------------------------------------------------------
+
+void Heap::collect(GcKind kind, GcReason reason) {
+  check_thread();
+  if (in_finalizers_) throw UsageError("marrow: finalizers must not start a collection");
+  if (constructing_) throw UsageError("marrow: constructors must not start a collection");
+  MARROW_CHECK(!in_gc_, "collect() was called during a collection");
+  if (kind == GcKind::kMinor) collect_minor(reason, false);
+  else collect_major(reason, kind == GcKind::kCompact);
+  run_finalizers();
+}
+
+void Heap::run_finalizers() {
+  if (pending_finalizers_.empty()) return;
+  std::vector<Object*> batch;
+  batch.swap(pending_finalizers_);
+  in_finalizers_ = true;
+  set_limit();
+  for (Object* o : batch) {
+    if (const auto fin = type_info(header_type(*header_of(o))).finalize) {
+      try {
+        fin(o);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "marrow: a finalizer threw (ignored): %s\n", e.what());
+      } catch (...) {
+        std::fprintf(stderr, "marrow: a finalizer threw (ignored)\n");
+      }
+    }
+  }
+  in_finalizers_ = false;
+  set_limit();
+}
+
+void Heap::enforce_heap_limit(std::size_t extra) {
+  if (config_.heap_limit_bytes == 0) return;
+  if (heap_bytes() + extra <= config_.heap_limit_bytes) return;
+  collect_major(GcReason::kHeapLimit, true);
+  run_finalizers();
+  provider_.trim(0);
+  while (heap_bytes() + extra > config_.heap_limit_bytes) {
+    std::size_t needed = heap_bytes() + extra;
+    std::size_t raised = near_limit_callback_ ? near_limit_callback_(config_.heap_limit_bytes, needed) : 0;
+    if (raised <= config_.heap_limit_bytes) {
+      throw OutOfMemory(fmt::format(
+          "marrow: out of memory: heap limit of {} bytes reached ({} committed, {} more needed "
+          "after a full compacting collection)",
+          config_.heap_limit_bytes, heap_bytes(), extra));
+    }
+    config_.heap_limit_bytes = raised;
+  }
+}
+
+// ---- Pins ------------------------------------------------------------------------------
+
+Object* Heap::pin(Object* object) {
+  check_thread();
+  MARROW_CHECK(object != nullptr, "pin needs an object");
+  if (is_young(object)) {
+    // Promote it (and everything young) so that it has an old-space address.
+    Object* slot = object;
+    Object** root = globals_.acquire(slot);
+    collect_minor(GcReason::kPin, true);
+    run_finalizers();
+    object = *root;
+    globals_.release(root);
+  }
+  auto& count = pins_[object];
+  if (count++ == 0) {
+    *header_of(object) |= kPinnedBit;
+    Page::of(object)->pinned_count++;
+  }
+  return object;
+}
+
+void Heap::unpin(Object* object) {
+  check_thread();
+  auto it = pins_.find(object);
+  if (it == pins_.end()) throw UsageError("marrow: unpin: this object is not pinned");
+  if (--it->second == 0) {
+    pins_.erase(it);
+    *header_of(object) &= ~kPinnedBit;
+    Page::of(object)->pinned_count--;
+  }
+}
+
+bool Heap::is_pinned(Object* object) const { return pins_.count(object) != 0; }
+
+// ---- Events and statistics -------------------------------------------------------------
+
+std::uint64_t Heap::add_gc_listener(std::function<void(const GcEvent&)> listener) {
+  std::uint64_t id = next_listener_id_++;
+  listeners_.emplace_back(id, std::move(listener));
+  return id;
+}
+
+bool Heap::remove_gc_listener(std::uint64_t id) {
+  for (auto it = listeners_.begin(); it != listeners_.end(); ++it) {
+    if (it->first == id) {
+      listeners_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::size_t Heap::heap_bytes() const { return nursery_.committed_bytes() + provider_.committed_bytes(); }
+
+std::size_t Heap::bytes_in_use() const {
+  return std::size_t(top_ - nursery_.eden_start()) + nursery_.from_space().used() +
+         old_.allocated_bytes() + large_.object_bytes() + stats_.immortal_bytes;
+}
+
+const HeapStats& Heap::stats() {
+  HeapStats& s = stats_;
+  s.heap_bytes = heap_bytes();
+  s.peak_heap_bytes = std::max(s.peak_heap_bytes, s.heap_bytes);
+  s.old_bytes = old_.allocated_bytes();
+  s.large_bytes = large_.object_bytes();
+  s.live_bytes = s.old_bytes + s.large_bytes + s.immortal_bytes;
+  s.pages_returned = provider_.pages_returned_to_os();
+  s.bytes_allocated =
+      other_allocated_ + eden_allocated_before_ + std::size_t(top_ - nursery_.eden_start());
+  return s;
+}
+
+void Heap::after_collection(GcKind kind, GcReason reason, std::chrono::nanoseconds pause,
+                            std::size_t bytes_before, std::size_t live_before, std::size_t promoted) {
+  HeapStats& s = stats_;
+  if (kind == GcKind::kMinor) ++s.minor_collections;
+  else ++s.major_collections;
+  if (kind == GcKind::kCompact) ++s.compactions;
+  s.total_pause += pause;
+  s.last_pause = pause;
+  s.max_pause = std::max(s.max_pause, pause);
+  s.peak_heap_bytes = std::max({s.peak_heap_bytes, bytes_before, heap_bytes()});
+  GcEvent e;
+  e.sequence = ++gc_sequence_;
+  e.kind = kind;
+  e.reason = reason;
+  e.pause = pause;
+  e.bytes_before = bytes_before;
+  e.bytes_after = heap_bytes();
+  e.live_before = live_before;
+  e.live_after = bytes_in_use();
+  e.promoted_bytes = promoted;
+  if (config_.trace_gc > 0) log_collection(e);
+  if (!listeners_.empty()) {
+    auto copy = listeners_;
+    for (auto& [id, fn] : copy) fn(e);
+  }
+}
+
+void Heap::log_collection(const GcEvent& e) {
+  auto mib = [](std::size_t b) { return double(b) / (1024.0 * 1024.0); };
+  std::string line = fmt::format(
+      "[marrow gc #{}] {} ({}) committed {:.1f}M -> {:.1f}M, in use {:.1f}M -> {:.1f}M, "
+      "promoted {:.1f}K, pause {:.3f} ms",
+      e.sequence, to_string(e.kind), to_string(e.reason), mib(e.bytes_before), mib(e.bytes_after),
+      mib(e.live_before), mib(e.live_after), double(e.promoted_bytes) / 1024.0,
+      double(e.pause.count()) / 1e6);
+  if (config_.trace_gc >= 2) {
+    line += fmt::format(
+        "\n    eden {:.1f}M, survivors {:.1f}K/{:.1f}K, old {:.1f}M in {} pages (free-listed "
+        "{:.1f}K), large {:.1f}M in {} runs, immortal {:.1f}K",
+        mib(nursery_.eden_capacity()), double(nursery_.from_space().used()) / 1024.0,
+        double(nursery_.survivor_capacity()) / 1024.0, mib(old_.allocated_bytes()),
+        old_.pages().size(), double(old_.free_list_bytes()) / 1024.0, mib(large_.object_bytes()),
+        large_.runs().size(), double(stats_.immortal_bytes) / 1024.0);
+  }
+  std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+// ---- Addresses -------------------------------------------------------------------------
+
+Space Heap::space_of(const void* p) const {
+  if (nursery_.contains(p)) {
+    auto* b = static_cast<const std::byte*>(p);
+    return b < nursery_.eden_end() ? Space::kEden : Space::kSurvivor;
+  }
+  for (Page* page : old_.pages())
+    if (page->contains(p)) return Space::kOld;
+  for (Page* run : large_.runs())
+    if (run->contains(p)) return Space::kLarge;
+  for (Page* page : immortal_.pages())
+    if (page->contains(p)) return Space::kImmortal;
+  return Space::kNone;
+}
+
+bool Heap::owns(const void* object) const { return space_of(object) != Space::kNone; }
+
+void Heap::for_each_object(const std::function<void(Object*, HeaderWord)>& fn) {
+  auto walk = [&](std::byte* p, std::byte* end) {
+    while (p < end) {
+      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+      if (!is_free_type(header_type(h))) fn(static_cast<Object*>(object_of(p)), h);
+      p += header_size_bytes(h);
+    }
+  };
+  walk(nursery_.eden_start(), top_);
+  walk(nursery_.from_space().start, nursery_.from_space().top);
+  for (Page* page : old_.pages()) walk(page->area_start(), page->top);
+  for (Page* run : large_.runs()) walk(run->area_start(), run->top);
+  for (Page* page : immortal_.pages()) walk(page->area_start(), page->top);
+}
+
+// ---- Write barrier slow path -----------------------------------------------------------
+
+void Heap::remember_page(Page* page) {
+  page->in_remembered_list = true;
+  remembered_pages_.push_back(page);
+}
+
+void Heap::remember_object(Object* object) {
+  HeaderWord& h = *header_of(object);
+  if (h & kRememberedBit) return;
+  h |= kRememberedBit;
+  remembered_objects_.push_back(object);
+}
+
+void remember_slot_slow(void* slot) noexcept {
+  Page* page = Page::of(slot);
+  MARROW_CHECK(page->magic == kPageMagic,
+               "Member<T> is only for fields of managed objects (a Member outside the managed "
+               "heap received a young object)");
+  page->remember_slot(slot);
+  if (!page->in_remembered_list) static_cast<Heap*>(page->owner)->remember_page(page);
+}
+
+}  // namespace marrow::internal

@@ -1,0 +1,359 @@
+// Major collection: empty the nursery into old space, mark from the roots with an
+// explicit bounded mark stack, process weak references and finalizers, then either sweep
+// old pages into free lists or slide live objects together (Lisp-2 style compaction).
+// Must never allocate managed memory or throw.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "marrow/gc/heap.hpp"
+
+namespace marrow::internal {
+
+namespace {
+
+void trace_object_as(Object* o, std::uint32_t type, Tracer& t) {
+  if (auto trace = type_info(type).trace) trace(o, t);
+}
+
+bool is_marked(const Object* o) {
+  HeaderWord h = *header_of(o);
+  return (h & kMarkBit) != 0 || Page::of(o)->kind == SpaceKind::kImmortal;
+}
+
+}  // namespace
+
+/// Marks reachable objects. Invariant: an object is marked before it is pushed, so each
+/// object is pushed at most once; when the stack is full the object stays marked but
+/// unscanned, and `overflowed` makes the collector rescan the heap for such objects.
+class MarkingTracer final : public Tracer {
+ public:
+  explicit MarkingTracer(std::size_t limit) : limit_(limit) {}
+  Object* visit_reference(Object* p, void*, const char*) override {
+    mark(p);
+    return p;
+  }
+  void mark(Object* p) {
+    HeaderWord& h = *header_of(p);
+    if (h & kMarkBit) return;
+    Page* page = Page::of(p);
+    if (page->kind == SpaceKind::kImmortal) return;  // immortal: always live, traced as roots
+    h |= kMarkBit;
+    page->live_bytes += header_size_bytes(h);
+    if (type_info(header_type(h)).trace == nullptr) return;  // no references: never scanned
+    if (stack_.size() >= limit_) {
+      overflowed = true;
+      return;
+    }
+    stack_.push_back(p);
+  }
+  void drain() {
+    while (!stack_.empty()) {
+      Object* p = stack_.back();
+      stack_.pop_back();
+      trace_object_as(p, header_type(*header_of(p)), *this);
+    }
+  }
+  bool overflowed = false;
+
+ private:
+  std::size_t limit_;
+  std::vector<Object*> stack_;
+};
+
+/// Rewrites references to objects whose header is a forwarding word.
+class UpdateTracer final : public Tracer {
+ public:
+  Object* visit_reference(Object* p, void*, const char*) override { return forward(p); }
+  static Object* forward(Object* p) {
+    HeaderWord h = *header_of(p);
+    return is_forwarded(h) ? static_cast<Object*>(object_of(forwardee_header(h))) : p;
+  }
+};
+
+namespace {
+
+struct NullingTracer final : Tracer {
+  Object* visit_reference(Object*, void*, const char*) override { return nullptr; }
+};
+
+class MarkWeak final : public WeakProcessor {
+ public:
+  bool is_alive(const Object* o) const override {
+    return is_forwarded(*header_of(o)) || is_marked(o);
+  }
+  Object* forwarded(Object* o) const override { return UpdateTracer::forward(o); }
+};
+
+}  // namespace
+
+void Heap::collect_major(GcReason reason, bool force_compact) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (config_.verify_heap) verify_heap();
+  in_gc_ = true;
+  std::size_t bytes_before = heap_bytes();
+  std::size_t live_before = bytes_in_use();
+
+  // 1. Empty the nursery: afterwards nothing is young, so the remembered set is empty.
+  std::size_t promoted = evacuate_nursery(true);
+  for (Page* p : remembered_pages_) p->clear_remembered();
+  remembered_pages_.clear();
+  for (Object* o : remembered_objects_) *header_of(o) &= ~kRememberedBit;
+  remembered_objects_.clear();
+  for (Page* p : old_.pages()) p->live_bytes = 0;
+  for (Page* p : large_.runs()) p->live_bytes = 0;
+
+  // 2. Mark.
+  MarkingTracer marker(mark_stack_limit_);
+  trace_roots(marker);
+  for (auto& [object, count] : pins_) marker.mark(object);
+  for (Object* o : pending_finalizers_) marker.mark(o);
+  for (Page* page : immortal_.pages()) {
+    OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
+      if (!is_free_type(header_type(h)))
+        trace_object_as(static_cast<Object*>(object_of(p)), header_type(h), marker);
+    });
+  }
+  marker.drain();
+  while (marker.overflowed) {
+    // Rescan: every marked object's children get another chance to be pushed.
+    ++mark_stack_overflows_;
+    marker.overflowed = false;
+    auto rescan = [&](Page* page) {
+      OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
+        if (!is_free_type(header_type(h)) && (h & kMarkBit)) {
+          trace_object_as(static_cast<Object*>(object_of(p)), header_type(h), marker);
+          marker.drain();
+        }
+      });
+    };
+    for (Page* page : old_.pages()) rescan(page);
+    for (Page* run : large_.runs()) rescan(run);
+  }
+
+  // 3. Weak references and finalizers (before anything moves or is freed).
+  weaks_.for_each([&](Object*& slot) {
+    if (slot != nullptr && !is_marked(slot)) slot = nullptr;
+  });
+  {
+    std::vector<Object*> old;
+    old.swap(finalizable_old_);
+    NullingTracer nulls;
+    for (Object* o : old) {
+      if (is_marked(o)) {
+        finalizable_old_.push_back(o);
+        continue;
+      }
+      HeaderWord& h = *header_of(o);
+      h |= kMarkBit | kFinalizedBit;
+      Page::of(o)->live_bytes += header_size_bytes(h);
+      trace_object_as(o, header_type(h), nulls);
+      pending_finalizers_.push_back(o);
+    }
+  }
+
+  // 4. Sweep or compact old space; free dead large objects.
+  std::size_t old_area = old_.pages().size() * (kPageSize - Page::header_bytes(kPageSize));
+  std::size_t old_live = 0;
+  for (Page* p : old_.pages()) old_live += p->live_bytes;
+  double fragmentation = old_area == 0 ? 0.0 : 1.0 - double(old_live) / double(old_area);
+  bool compact = force_compact ||
+                 (old_.pages().size() >= 8 && fragmentation > config_.compaction_threshold);
+  std::size_t old_before = old_.allocated_bytes();
+  if (compact) {
+    compact_old_space();
+  } else {
+    MarkWeak w;
+    process_root_source_weaks(w);
+    old_.reset_free_lists();
+    std::vector<Page*> pages = old_.pages();
+    for (Page* page : pages) sweep_page(page);
+  }
+  sweep_large_objects();
+  provider_.trim(config_.page_reserve);
+  stats_.bytes_freed += old_before > old_live ? old_before - old_live : 0;
+  old_.set_allocated_bytes(old_live);
+  old_live_after_major_ = old_live + large_.object_bytes();
+
+  // 5. Size the next trigger from what survived.
+  std::size_t live = old_live_after_major_;
+  std::size_t trigger = std::max<std::size_t>(std::size_t(double(live) * config_.growth_factor),
+                                              live + (std::size_t{4} << 20));
+  if (config_.heap_limit_bytes != 0) {
+    std::size_t room = config_.heap_limit_bytes - std::min(config_.heap_limit_bytes, nursery_.committed_bytes());
+    trigger = std::min(trigger, std::max(room, live + kPageSize));
+  }
+  next_major_trigger_ = trigger;
+
+  in_gc_ = false;
+  if (config_.verify_heap) verify_heap();
+  auto pause = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+  GcKind kind = compact ? GcKind::kCompact : GcKind::kMajor;
+  if (compact && !force_compact) reason = GcReason::kFragmentation;
+  after_collection(kind, reason, pause, bytes_before, live_before, promoted);
+}
+
+void Heap::sweep_page(Page* page) {
+  std::byte* free_start = nullptr;
+  std::size_t live = 0;
+  std::byte* p = page->area_start();
+  std::byte* end = page->top;
+  while (p < end) {
+    auto* hp = reinterpret_cast<HeaderWord*>(p);
+    HeaderWord h = *hp;
+    std::size_t size = header_size_bytes(h);
+    if (!is_free_type(header_type(h)) && (h & kMarkBit)) {
+      *hp = h & ~kMarkBit;
+      if (free_start != nullptr) {
+        old_.add_free(free_start, std::size_t(p - free_start));
+        free_start = nullptr;
+      }
+      live += size;
+    } else {
+#if defined(MARROW_DEBUG)
+      if (size > kMinObjectSize) std::memset(p + kMinObjectSize, 0xDB, size - kMinObjectSize);
+#endif
+      if (free_start == nullptr) free_start = p;
+    }
+    p += size;
+  }
+  if (live == 0 && page->pinned_count == 0) {
+    old_.release_page(page);
+    return;
+  }
+  if (free_start != nullptr) old_.add_free(free_start, std::size_t(end - free_start));
+}
+
+void Heap::sweep_large_objects() {
+  std::vector<Page*> runs = large_.runs();
+  for (Page* run : runs) {
+    auto* hp = reinterpret_cast<HeaderWord*>(run->area_start());
+    if (*hp & kMarkBit) {
+      *hp &= ~kMarkBit;
+      run->clear_remembered();
+    } else {
+      stats_.bytes_freed += header_size_bytes(*hp);
+      large_.free(run);
+    }
+  }
+}
+
+/// Sliding compaction over the old pages that hold no pinned object, in address order.
+/// Phase A computes each live object's new address (a cursor running through the same
+/// pages), saving the original header in `saved` and writing a forwarding word in its
+/// place. Phase B rewrites every reference. Phase C moves the objects (each destination is
+/// at or before its source in page order, so a forward walk never overwrites an object it
+/// has not moved yet) and restores their headers. Pinned pages are swept instead.
+void Heap::compact_old_space() {
+  std::vector<Page*> candidates;
+  std::vector<Page*> pinned;
+  for (Page* p : old_.pages()) (p->pinned_count == 0 ? candidates : pinned).push_back(p);
+  std::sort(candidates.begin(), candidates.end());
+  old_.reset_free_lists();
+
+  // Phase A: forwarding addresses.
+  std::vector<HeaderWord> saved;
+  std::vector<std::pair<std::byte*, std::size_t>> gaps;
+  std::size_t cursor_page = 0;
+  std::byte* cursor = candidates.empty() ? nullptr : candidates[0]->area_start();
+  for (Page* page : candidates) {
+    std::byte* p = page->area_start();
+    while (p < page->top) {
+      auto* hp = reinterpret_cast<HeaderWord*>(p);
+      HeaderWord h = *hp;
+      std::size_t size = header_size_bytes(h);
+      if (!is_free_type(header_type(h)) && (h & kMarkBit)) {
+        if (std::size_t(candidates[cursor_page]->area_end() - cursor) < size) {
+          gaps.emplace_back(cursor, std::size_t(candidates[cursor_page]->area_end() - cursor));
+          cursor = candidates[++cursor_page]->area_start();
+        }
+        saved.push_back(h & ~kMarkBit);
+        *hp = reinterpret_cast<HeaderWord>(cursor) | kForwardedBit;
+        if (cursor != p) stats_.bytes_moved += size;
+        cursor += size;
+      }
+      p += size;
+    }
+  }
+
+  // Weak processing sees final addresses; dead objects are neither marked nor forwarded.
+  MarkWeak w;
+  process_root_source_weaks(w);
+
+  // Phase B: update references everywhere.
+  UpdateTracer update;
+  trace_roots(update);
+  auto update_slot = [](Object*& slot) {
+    if (slot != nullptr) slot = UpdateTracer::forward(slot);
+  };
+  weaks_.for_each(update_slot);
+  for (Object*& o : finalizable_old_) update_slot(o);
+  for (Object*& o : pending_finalizers_) update_slot(o);
+  std::size_t i = 0;
+  for (Page* page : candidates) {
+    std::byte* p = page->area_start();
+    while (p < page->top) {
+      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+      std::size_t size;
+      if (is_forwarded(h)) {
+        HeaderWord original = saved[i++];
+        size = header_size_bytes(original);
+        trace_object_as(static_cast<Object*>(object_of(p)), header_type(original), update);
+      } else {
+        size = header_size_bytes(h);
+      }
+      p += size;
+    }
+  }
+  auto update_marked = [&](Page* page) {
+    OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
+      if (!is_free_type(header_type(h)) && (h & kMarkBit))
+        trace_object_as(static_cast<Object*>(object_of(p)), header_type(h), update);
+    });
+  };
+  for (Page* page : pinned) update_marked(page);
+  for (Page* run : large_.runs()) update_marked(run);
+  for (Page* page : immortal_.pages()) {
+    OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
+      if (!is_free_type(header_type(h)))
+        trace_object_as(static_cast<Object*>(object_of(p)), header_type(h), update);
+    });
+  }
+
+  // Phase C: move.
+  i = 0;
+  for (Page* page : candidates) {
+    std::byte* p = page->area_start();
+    std::byte* end = page->top;
+    while (p < end) {
+      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+      std::size_t size;
+      if (is_forwarded(h)) {
+        HeaderWord original = saved[i++];
+        size = header_size_bytes(original);
+        auto* dst = reinterpret_cast<std::byte*>(forwardee_header(h));
+        if (dst != p) std::memmove(dst, p, size);
+        *reinterpret_cast<HeaderWord*>(dst) = original;
+      } else {
+        size = header_size_bytes(h);
+      }
+      p += size;
+    }
+  }
+
+  // Free space: the gaps, the rest of the cursor's page (the new LAB), empty pages.
+  for (auto [p, n] : gaps) old_.add_free(p, n);
+  for (std::size_t k = cursor_page + 1; k < candidates.size(); ++k) old_.release_page(candidates[k]);
+  if (!candidates.empty()) {
+    Page* last = candidates[cursor_page];
+    if (cursor == last->area_start()) {
+      old_.release_page(last);
+    } else {
+      old_.set_lab(cursor, last->area_end());
+    }
+  }
+  for (Page* page : pinned) sweep_page(page);
+  stats_.compactions += 0;
+}
+
+}  // namespace marrow::internal

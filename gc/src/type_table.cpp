@@ -1,0 +1,67 @@
+// The process-wide type table: index -> TypeInfo, filled on first use of each C++ type.
+#include <atomic>
+
+#include "marrow/gc/object.hpp"
+#include "marrow/gc/stats.hpp"
+#include "marrow/heap/check.hpp"
+
+namespace marrow {
+namespace internal {
+namespace {
+
+/// 16 bits of type index in the header.
+constexpr std::uint32_t kMaxTypes = 1u << 16;
+
+const TypeInfo kFreeChunkInfo = {"(free)", nullptr, nullptr, 0};
+const TypeInfo kFillerInfo = {"(filler)", nullptr, nullptr, 0};
+
+std::atomic<const TypeInfo*> g_types[kMaxTypes] = {};
+std::atomic<std::uint32_t> g_next_type{kFirstUserType};
+
+}  // namespace
+
+std::uint32_t register_type(const TypeInfo* info) noexcept {
+  std::uint32_t index = g_next_type.fetch_add(1, std::memory_order_relaxed);
+  MARROW_CHECK(index < kMaxTypes, "at most 65534 managed types per process");
+  g_types[index].store(info, std::memory_order_release);
+  return index;
+}
+
+const TypeInfo& type_info(std::uint32_t index) noexcept {
+  if (index == kFreeChunkType) return kFreeChunkInfo;
+  if (index == kFillerType) return kFillerInfo;
+  return *g_types[index].load(std::memory_order_acquire);
+}
+
+std::uint32_t type_count() noexcept { return g_next_type.load(std::memory_order_acquire); }
+
+bool is_registered_type(std::uint32_t index) noexcept {
+  return index < type_count() &&
+         (index < kFirstUserType || g_types[index].load(std::memory_order_acquire) != nullptr);
+}
+
+}  // namespace internal
+
+const char* to_string(GcKind kind) noexcept {
+  switch (kind) {
+    case GcKind::kMinor: return "minor";
+    case GcKind::kMajor: return "major";
+    case GcKind::kCompact: return "compact";
+  }
+  return "?";
+}
+
+const char* to_string(GcReason reason) noexcept {
+  switch (reason) {
+    case GcReason::kAllocation: return "allocation";
+    case GcReason::kRequested: return "requested";
+    case GcReason::kHeapGrowth: return "heap-growth";
+    case GcReason::kHeapLimit: return "heap-limit";
+    case GcReason::kStress: return "stress";
+    case GcReason::kPin: return "pin";
+    case GcReason::kFragmentation: return "fragmentation";
+  }
+  return "?";
+}
+
+}  // namespace marrow

@@ -1,0 +1,150 @@
+// The heap verifier: checks every invariant the collectors rely on and reports each
+// broken one in words. Expensive by design (switched on by Config::verify_heap).
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "marrow/gc/heap.hpp"
+
+namespace marrow::internal {
+
+bool is_registered_type(std::uint32_t index) noexcept;
+
+class Verifier final : public Tracer {
+ public:
+  explicit Verifier(Heap& heap) : heap_(heap) {}
+
+  std::vector<std::string> run() {
+    Heap& h = heap_;
+    walk("eden", h.nursery_.eden_start(), h.top_);
+    walk("survivor", h.nursery_.from_space().start, h.nursery_.from_space().top);
+    std::size_t old_objects = 0;
+    for (Page* p : h.old_.pages()) old_objects += walk("old", p->area_start(), p->top, p);
+    for (Page* p : h.large_.runs()) walk("large", p->area_start(), p->top, p);
+    for (Page* p : h.immortal_.pages()) walk("immortal", p->area_start(), p->top, p);
+    std::sort(starts_.begin(), starts_.end());
+    // References from every object (dead ones too: they must not dangle either).
+    for (auto [start, holder_old] : objects_) {
+      holder_ = start;
+      holder_old_ = holder_old;
+      HeaderWord hw = *reinterpret_cast<HeaderWord*>(start);
+      if (auto trace = type_info(header_type(hw)).trace) trace(static_cast<Object*>(object_of(start)), *this);
+    }
+    // Roots.
+    holder_ = nullptr;
+    holder_old_ = false;
+    h.trace_roots(*this);
+    h.weaks_.for_each([&](Object*& s) {
+      if (s != nullptr) check_target(s, "a Weak handle");
+    });
+    for (Object* o : h.pending_finalizers_) check_target(o, "the finalization queue");
+    for (Object* o : h.finalizable_young_)
+      if (!h.is_young(o)) problem("an old object is on the young finalizable list");
+    // Free lists.
+    h.old_.for_each_free_chunk([&](std::byte* p, std::size_t size) {
+      HeaderWord hw = *reinterpret_cast<HeaderWord*>(p);
+      if (header_type(hw) != kFreeChunkType || header_size_bytes(hw) != size)
+        problem(fmt::format("free-list chunk at {} has a header that does not say free/{}", (void*)p, size));
+      bool in_page = false;
+      for (Page* pg : h.old_.pages()) in_page |= pg->contains(p);
+      if (!in_page) problem(fmt::format("free-list chunk at {} lies outside old space", (void*)p));
+    });
+    // Accounting.
+    std::size_t large = 0;
+    for (Page* p : h.large_.runs()) large += std::size_t(p->top - p->area_start());
+    if (large != h.large_.object_bytes())
+      problem(fmt::format("large-object bytes {} != accounted {}", large, h.large_.object_bytes()));
+    (void)old_objects;
+    return std::move(problems_);
+  }
+
+ protected:
+  Object* visit_reference(Object* p, void* slot, const char* name) override {
+    check_target(p, name ? name : "a reference");
+    if (holder_old_ && heap_.is_young(p)) {
+      Page* page = Page::of(holder_);
+      bool remembered = (*reinterpret_cast<HeaderWord*>(holder_) & kRememberedBit) != 0 ||
+                        page->is_slot_remembered(slot);
+      if (!remembered)
+        problem(fmt::format("old object {} ({}) points to young {} through an unremembered slot "
+                            "(a store that bypassed the write barrier?)",
+                            object_of(holder_), type_name(holder_), (void*)p));
+    }
+    return p;
+  }
+
+ private:
+  std::size_t walk(const char* space, std::byte* p, std::byte* end, Page* page = nullptr) {
+    std::size_t count = 0;
+    bool old = page != nullptr;
+    if (page != nullptr && page->magic != kPageMagic) problem(fmt::format("{} page {} has a bad magic", space, (void*)page));
+    while (p < end) {
+      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+      std::size_t size = header_size_bytes(h);
+      if (is_forwarded(h)) {
+        problem(fmt::format("forwarding pointer left in {} at {}", space, (void*)p));
+        return count;
+      }
+      if (size == 0 || p + size > end) {
+        problem(fmt::format("object at {} in {} has an impossible size {}", (void*)p, space, size));
+        return count;
+      }
+      std::uint32_t type = header_type(h);
+      if (!is_registered_type(type)) {
+        problem(fmt::format("object at {} in {} has an unknown type index {}", (void*)p, space, type));
+        return count;
+      }
+      if (h & kMarkBit) problem(fmt::format("mark bit left set at {} in {}", (void*)p, space));
+      if (!is_free_type(type)) {
+        if (size < kMinObjectSize) problem(fmt::format("object at {} smaller than the minimum", (void*)p));
+        starts_.push_back(p);
+        objects_.emplace_back(p, old);
+        ++count;
+      }
+      p += size;
+    }
+    return count;
+  }
+
+  void check_target(Object* p, const char* what) {
+    auto* start = reinterpret_cast<std::byte*>(header_of(p));
+    if (!std::binary_search(starts_.begin(), starts_.end(), start)) {
+      std::string from = holder_ ? fmt::format("object {} ({})", object_of(holder_), type_name(holder_)) : std::string("a root");
+      problem(fmt::format("{} from {} points to {}, which is not the start of a live-formatted object",
+                          what, from, (void*)p));
+    }
+  }
+
+  static const char* type_name(std::byte* header) {
+    return type_info(header_type(*reinterpret_cast<HeaderWord*>(header))).name;
+  }
+
+  void problem(std::string s) {
+    if (problems_.size() < 50) problems_.push_back(std::move(s));
+  }
+
+  Heap& heap_;
+  std::vector<std::byte*> starts_;
+  std::vector<std::pair<std::byte*, bool>> objects_;
+  std::byte* holder_ = nullptr;
+  bool holder_old_ = false;
+  std::vector<std::string> problems_;
+};
+
+std::vector<std::string> Heap::find_heap_problems() {
+  Verifier v(*this);
+  return v.run();
+}
+
+void Heap::verify_heap() {
+  auto problems = find_heap_problems();
+  if (problems.empty()) return;
+  std::fprintf(stderr, "marrow: heap verification failed (%zu problems):\n", problems.size());
+  for (auto& p : problems) std::fprintf(stderr, "  - %s\n", p.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace marrow::internal

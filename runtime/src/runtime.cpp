@@ -1,0 +1,105 @@
+// Runtime and handle scopes: the public API's out-of-line parts. Usage rules are checked
+// here and reported as UsageError with the rule in the message.
+#include <fmt/format.h>
+
+#include "marrow/runtime.hpp"
+
+namespace marrow {
+
+Runtime::Runtime(const Config& config) : heap_(config) {}
+Runtime::~Runtime() = default;
+
+void Runtime::collect(GcKind kind) { heap_.collect(kind, GcReason::kRequested); }
+
+void Runtime::unpin(const Object* object) { heap_.unpin(const_cast<Object*>(object)); }
+
+std::uint64_t Runtime::on_gc(std::function<void(const GcEvent&)> listener) {
+  return heap_.add_gc_listener(std::move(listener));
+}
+bool Runtime::remove_gc_listener(std::uint64_t id) { return heap_.remove_gc_listener(id); }
+
+void Runtime::set_near_heap_limit_callback(std::function<std::size_t(std::size_t, std::size_t)> cb) {
+  heap_.set_near_heap_limit_callback(std::move(cb));
+}
+
+void Runtime::verify_heap() { heap_.verify_heap(); }
+std::vector<std::string> Runtime::find_heap_problems() { return heap_.find_heap_problems(); }
+
+void Runtime::for_each_object(const std::function<void(const ObjectInfo&)>& fn) {
+  heap_.collect(GcKind::kMajor, GcReason::kRequested);
+  heap_.for_each_object([&](Object* o, internal::HeaderWord h) {
+    ObjectInfo info{o, internal::type_info(internal::header_type(h)).name,
+                    internal::header_size_bytes(h), internal::to_string(heap_.space_of(o))};
+    fn(info);
+  });
+}
+
+void Runtime::add_root_source(RootSource* source) { heap_.add_root_source(source); }
+void Runtime::remove_root_source(RootSource* source) { heap_.remove_root_source(source); }
+
+bool Runtime::owns_handle(Object* const* slot) const { return heap_.handles_.owns(slot); }
+
+void Runtime::check_owned(Object* const* slot) const {
+  if (slot == nullptr) return;
+  if (!heap_.handles_.owns(slot))
+    throw UsageError(
+        "marrow: handles of two runtimes must not be mixed: this Local does not belong to "
+        "this runtime (or its HandleScope is closed)");
+}
+
+void Runtime::throw_bad_size(std::size_t fixed, std::size_t extra) {
+  throw InvalidSize(fmt::format(
+      "marrow: impossible object size: sizeof(T) = {} plus {} extra bytes overflows the "
+      "largest object a header can describe ({} bytes)",
+      fixed, extra, internal::kMaxObjectSize));
+}
+
+// ---- Handle scopes -------------------------------------------------------------------
+
+HandleScope::HandleScope(Runtime& rt)
+    : rt_(rt), area_(rt.heap_for_internal_use().handles_) {
+  rt.heap_for_internal_use().check_thread();
+  saved_next_ = area_.next;
+  saved_limit_ = area_.limit;
+  saved_block_ = area_.block;
+  saved_depth_ = area_.depth;
+  if (area_.next == nullptr) {
+    if (area_.blocks.empty()) area_.blocks.push_back(new Object*[internal::HandleArea::kBlockSlots]);
+    area_.block = 0;
+    area_.next = area_.blocks[0];
+    area_.limit = area_.next + internal::HandleArea::kBlockSlots;
+  }
+  ++area_.depth;
+}
+
+HandleScope::~HandleScope() {
+  MARROW_CHECK(area_.depth == saved_depth_ + 1,
+               "HandleScopes must be destroyed in reverse order of creation");
+  area_.next = saved_next_;
+  area_.limit = saved_limit_;
+  area_.block = saved_block_;
+  area_.depth = saved_depth_;
+}
+
+Object** EscapableHandleScope::reserve(Runtime& rt) {
+  internal::Heap& heap = rt.heap_for_internal_use();
+  heap.check_thread();
+  if (heap.handles_.depth == 0)
+    throw UsageError("marrow: an EscapableHandleScope needs an open enclosing HandleScope");
+  Object** slot = heap.handles_.next;
+  if (slot == heap.handles_.limit) slot = heap.handle_slow();
+  *slot = nullptr;
+  heap.handles_.next = slot + 1;
+  return slot;
+}
+
+EscapableHandleScope::EscapableHandleScope(Runtime& rt) : reserved_(reserve(rt)), scope_(rt) {}
+
+Object** EscapableHandleScope::escape_slot(Object* value) {
+  if (escaped_) throw UsageError("marrow: EscapableHandleScope::escape may be called only once");
+  escaped_ = true;
+  *reserved_ = value;
+  return reserved_;
+}
+
+}  // namespace marrow

@@ -1,0 +1,136 @@
+// `lox`: the command-line front end of the Lox VM, compatible with clox's
+// (`lox [script]`, REPL without one, exit codes 64/65/70/74), plus GC flags.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <marrow/marrow.hpp>
+
+#include "vm.hpp"
+
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitCompileError = 65;
+constexpr int kExitRuntimeError = 70;
+constexpr int kExitIoError = 74;
+
+void usage() {
+  std::fprintf(stderr,
+               "Usage: lox [options] [script]\n"
+               "  --gc-stats         print collector statistics to stderr at exit\n"
+               "  --heap-limit=SIZE  cap the managed heap (K, M, G suffixes); exhausting it\n"
+               "                     is the runtime error 'Out of memory.'\n"
+               "  --gc-stress=N      collect every N allocations (moving everything)\n"
+               "  --verify-heap      verify the heap before and after every collection\n"
+               "Environment: MARROW_TRACE_GC=1 logs each collection; other MARROW_*\n"
+               "variables tune the heap (see docs/tuning.md).\n");
+}
+
+bool read_file(const char* path, std::string& out) {
+  std::FILE* file = std::fopen(path, "rb");
+  if (file == nullptr) {
+    std::fprintf(stderr, "Could not open file \"%s\".\n", path);
+    return false;
+  }
+  char buffer[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) out.append(buffer, n);
+  bool failed = std::ferror(file) != 0;
+  std::fclose(file);
+  if (failed) {
+    std::fprintf(stderr, "Could not read file \"%s\".\n", path);
+    return false;
+  }
+  return true;
+}
+
+double ms(std::chrono::nanoseconds ns) { return static_cast<double>(ns.count()) / 1e6; }
+double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+void print_gc_stats(marrow::Runtime& rt) {
+  const marrow::HeapStats& s = rt.stats();
+  std::fprintf(stderr,
+               "[gc] collections: %zu minor, %zu major (%zu compacting)\n"
+               "[gc] pauses: total %.3f ms, max %.3f ms\n"
+               "[gc] heap: peak %.2f MiB; allocated %.2f MiB, promoted %.2f MiB\n",
+               s.minor_collections, s.major_collections, s.compactions, ms(s.total_pause),
+               ms(s.max_pause), mib(s.peak_heap_bytes), mib(s.bytes_allocated),
+               mib(s.bytes_promoted));
+}
+
+int repl(lox::Vm& vm) {
+  std::string line;
+  for (;;) {
+    std::printf("> ");
+    std::fflush(stdout);
+    if (!std::getline(std::cin, line)) {
+      std::printf("\n");
+      return 0;
+    }
+    vm.interpret(line);
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  marrow::Config config;
+  bool gc_stats = false;
+  const char* script = nullptr;
+  try {
+    config = marrow::Config::from_env(config);
+    for (int i = 1; i < argc; ++i) {
+      const char* arg = argv[i];
+      if (std::strcmp(arg, "--gc-stats") == 0) {
+        gc_stats = true;
+      } else if (std::strncmp(arg, "--heap-limit=", 13) == 0) {
+        config.heap_limit_bytes = marrow::parse_size(arg + 13);
+      } else if (std::strncmp(arg, "--gc-stress=", 12) == 0) {
+        char* end = nullptr;
+        unsigned long long n = std::strtoull(arg + 12, &end, 10);
+        if (end == arg + 12 || *end != '\0') throw std::invalid_argument("--gc-stress needs a number");
+        config.stress_interval = n;
+      } else if (std::strcmp(arg, "--verify-heap") == 0) {
+        config.verify_heap = true;
+      } else if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
+        usage();
+        return 0;
+      } else if (arg[0] == '-' && arg[1] == '-') {
+        std::fprintf(stderr, "lox: unknown option '%s'\n", arg);
+        usage();
+        return kExitUsage;
+      } else if (script == nullptr) {
+        script = arg;
+      } else {
+        usage();
+        return kExitUsage;
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lox: %s\n", e.what());
+    return kExitUsage;
+  }
+
+  std::string source;
+  if (script != nullptr && !read_file(script, source)) return kExitIoError;
+
+  int status = 0;
+  {
+    lox::Vm vm(config);
+    if (script == nullptr) {
+      status = repl(vm);
+    } else {
+      lox::InterpretResult result = vm.interpret(source);
+      if (result == lox::InterpretResult::kCompileError) status = kExitCompileError;
+      if (result == lox::InterpretResult::kRuntimeError) status = kExitRuntimeError;
+    }
+    std::fflush(stdout);
+    if (gc_stats) print_gc_stats(vm.runtime());
+  }
+  return status;
+}

@@ -1,0 +1,266 @@
+// The Lox object model on marrow: every Lox heap object is a marrow managed object.
+// Objects are moved with memcpy at any allocation, so nothing here may point into
+// itself, and every reference slot is a Member (barriered, traced).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include <marrow/marrow.hpp>
+
+namespace lox {
+
+using marrow::Member;
+using marrow::Value;
+
+// The Lox type of an object. Kept in the object itself (one byte, padded with the
+// first field) so that a type test is one load from the object, not a type-table walk.
+enum class ObjType : std::uint8_t {
+  kString,
+  kFunction,
+  kNative,
+  kClosure,
+  kUpvalue,
+  kClass,
+  kInstance,
+  kBoundMethod,
+  kValueArray,  // a function's constants (internal, never a Lox value)
+  kTable,       // storage of a field or method table (internal)
+};
+
+struct Obj : marrow::Object {
+  explicit Obj(ObjType t) : type(t) {}
+  ObjType type;
+};
+
+inline bool is_obj_type(Value v, ObjType t) {
+  return v.is_object() && v.as<Obj>()->type == t;
+}
+
+// Trailing-storage helpers: make_sized puts the extra bytes right after sizeof(T).
+template <class Elem, class T>
+inline Elem* trailing(T* self) {
+  static_assert(sizeof(T) % alignof(Elem) == 0, "trailing elements would be misaligned");
+  return reinterpret_cast<Elem*>(reinterpret_cast<std::byte*>(self) + sizeof(T));
+}
+
+/// An interned, immutable string: `length` chars plus a NUL after them, in trailing
+/// storage. Holds no references, so the collector never scans it. Interning makes
+/// equal strings the same object: string equality is pointer equality.
+struct ObjString : Obj {
+  static constexpr const char* kTypeName = "LoxString";
+  ObjString(std::uint32_t len, std::uint32_t h) : Obj(ObjType::kString), hash(h), length(len) {}
+  char* chars() { return trailing<char>(this); }
+  const char* chars() const {
+    return reinterpret_cast<const char*>(reinterpret_cast<const std::byte*>(this) + sizeof(ObjString));
+  }
+  std::uint32_t hash;
+  std::uint32_t length;
+};
+
+/// A function's constants. Constants may be young strings and functions while the
+/// function itself is old, so they live in Member slots (barriered), not off-heap.
+/// The slots are zeroed by make_sized, which reads as nil.
+struct ValueArray : Obj {
+  static constexpr const char* kTypeName = "LoxValueArray";
+  explicit ValueArray(std::uint32_t n) : Obj(ObjType::kValueArray), count(n) {}
+  Member<Value>* values() { return trailing<Member<Value>>(this); }
+  void trace(marrow::Tracer& t) {
+    Member<Value>* v = values();
+    for (std::uint32_t i = 0; i < count; ++i) t.visit(v[i]);
+  }
+  std::uint32_t count;
+};
+
+/// A compiled function. Its bytecode and line table are off-heap, in the VM's code arena
+/// (immutable once compiled, freed with the VM): a frame's `ip` is a raw pointer into
+/// them and must stay valid while this object moves.
+struct ObjFunction : Obj {
+  static constexpr const char* kTypeName = "LoxFunction";
+  ObjFunction() : Obj(ObjType::kFunction) {}
+  void trace(marrow::Tracer& t) {
+    t.visit(name);
+    t.visit(constants);
+  }
+  std::uint8_t arity = 0;
+  std::uint16_t upvalue_count = 0;
+  std::uint32_t max_stack = 0;  // value-stack slots a frame of this function can use
+  std::uint32_t code_size = 0;
+  const std::uint8_t* code = nullptr;   // off-heap (VM code arena)
+  const std::uint32_t* lines = nullptr;  // off-heap: source line of each code byte
+  Member<ObjString> name;                // null for the top-level script
+  Member<ValueArray> constants;
+};
+
+class Vm;
+using NativeFn = bool (*)(Vm& vm, int argc, Value* args, Value* result);
+
+struct ObjNative : Obj {
+  static constexpr const char* kTypeName = "LoxNative";
+  ObjNative(NativeFn f, int a) : Obj(ObjType::kNative), fn(f), arity(a) {}
+  NativeFn fn;
+  int arity;
+};
+
+/// A captured variable. Open: `location` points at the variable's slot in the VM value
+/// stack (off-heap, never moves). Closed: `location` is null and the value is in
+/// `closed`. (clox points `location` at its own `closed` field instead; that would be a
+/// self-pointer, which a moving collector breaks.)
+struct ObjUpvalue : Obj {
+  static constexpr const char* kTypeName = "LoxUpvalue";
+  explicit ObjUpvalue(Value* slot) : Obj(ObjType::kUpvalue), location(slot) {}
+  void trace(marrow::Tracer& t) {
+    t.visit(closed);
+    t.visit(next);
+  }
+  Value get() const { return location != nullptr ? *location : closed.get(); }
+  void set(Value v) {
+    if (location != nullptr) {
+      *location = v;
+    } else {
+      closed = v;
+    }
+  }
+  Value* location;
+  Member<Value> closed;
+  Member<ObjUpvalue> next;  // the VM's list of open upvalues, sorted by stack slot
+};
+
+struct ObjClosure : Obj {
+  static constexpr const char* kTypeName = "LoxClosure";
+  explicit ObjClosure(std::uint32_t n) : Obj(ObjType::kClosure), upvalue_count(n) {}
+  Member<ObjUpvalue>* upvalues() { return trailing<Member<ObjUpvalue>>(this); }
+  void trace(marrow::Tracer& t) {
+    t.visit(function);
+    Member<ObjUpvalue>* u = upvalues();
+    for (std::uint32_t i = 0; i < upvalue_count; ++i) t.visit(u[i]);
+  }
+  std::uint32_t upvalue_count;
+  Member<ObjFunction> function;
+};
+
+struct TableEntry {
+  Member<ObjString> key;  // null: empty (Lox cannot delete fields or methods: no tombstones)
+  Member<Value> value;
+};
+
+/// The entry for `key` in an open-addressing table (linear probing, power-of-two
+/// capacity, never full), or the empty entry where it would go.
+inline TableEntry* table_find(TableEntry* entries, std::uint32_t capacity, const ObjString* key) {
+  std::uint32_t mask = capacity - 1;
+  for (std::uint32_t i = key->hash & mask;; i = (i + 1) & mask) {
+    ObjString* k = entries[i].key.get();
+    if (k == key || k == nullptr) return &entries[i];
+  }
+}
+
+/// Whether a table of `capacity` may take one more entry: at most 3/4 full.
+inline bool table_has_room(std::uint32_t count, std::uint32_t capacity) {
+  return (count + 1) * 4 <= capacity * 3;
+}
+
+/// Storage of a method table, or of an instance's fields once they outgrew the
+/// instance. The owner holds it in a Member and replaces it to grow.
+struct alignas(8) TableStore : Obj {
+  static constexpr const char* kTypeName = "LoxTable";
+  explicit TableStore(std::uint32_t cap) : Obj(ObjType::kTable), capacity(cap) {}
+  TableEntry* entries() { return trailing<TableEntry>(this); }
+  void trace(marrow::Tracer& t) {
+    TableEntry* e = entries();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      t.visit(e[i].key);
+      t.visit(e[i].value);
+    }
+  }
+  TableEntry* find(const ObjString* key) { return table_find(entries(), capacity, key); }
+  std::uint32_t capacity;
+  std::uint32_t count = 0;
+};
+
+struct ObjClass : Obj {
+  static constexpr const char* kTypeName = "LoxClass";
+  ObjClass() : Obj(ObjType::kClass) {}
+  void trace(marrow::Tracer& t) {
+    t.visit(name);
+    t.visit(methods);
+    t.visit(initializer);
+  }
+  // Inline field capacity for new instances: what the last instance that outgrew its
+  // inline table needed (bounded). Instances of a class usually get the same fields, so
+  // after the first one each instance is a single allocation.
+  std::uint32_t field_capacity_hint = 0;
+  // Whether some instance has a field named like one of the methods. Until then an
+  // invocation can skip the field lookup that Lox semantics puts before the method
+  // lookup. Sound because a class's methods are all in place before any instance
+  // exists (OP_METHOD runs right after OP_CLASS, with no Lox code in between).
+  bool field_shadows_method = false;
+  Member<ObjString> name;
+  Member<TableStore> methods;  // null until the first method
+  Member<Value> initializer;   // the `init` closure, or nil (cached: every call looks)
+};
+
+/// An instance keeps its fields in a hash table inside itself (trailing storage sized
+/// by the class's hint): one allocation per instance, and a field read touches only the
+/// instance. When that table is full, all fields move to an out-of-line TableStore
+/// (`overflow`) and the inline entries are cleared.
+struct ObjInstance : Obj {
+  static constexpr const char* kTypeName = "LoxInstance";
+  explicit ObjInstance(std::uint32_t capacity)
+      : Obj(ObjType::kInstance), inline_capacity(capacity) {}
+  TableEntry* inline_entries() { return trailing<TableEntry>(this); }
+  void trace(marrow::Tracer& t) {
+    t.visit(klass);
+    t.visit(overflow);
+    TableEntry* e = inline_entries();
+    for (std::uint32_t i = 0; i < inline_capacity; ++i) {
+      t.visit(e[i].key);
+      t.visit(e[i].value);
+    }
+  }
+  /// The field's value slot, or nullptr.
+  Member<Value>* field(const ObjString* key) {
+    TableEntry* e;
+    if (TableStore* store = overflow.get()) [[unlikely]] {
+      e = store->find(key);
+    } else {
+      if (inline_capacity == 0) return nullptr;
+      e = table_find(inline_entries(), inline_capacity, key);
+    }
+    return e->key.get() == nullptr ? nullptr : &e->value;
+  }
+  std::uint32_t inline_capacity;  // power of two, or 0
+  std::uint32_t inline_count = 0;
+  Member<ObjClass> klass;
+  Member<TableStore> overflow;  // null while the fields fit inline
+};
+
+struct ObjBoundMethod : Obj {
+  static constexpr const char* kTypeName = "LoxBoundMethod";
+  ObjBoundMethod() : Obj(ObjType::kBoundMethod) {}
+  void trace(marrow::Tracer& t) {
+    t.visit(receiver);
+    t.visit(method);
+  }
+  Member<Value> receiver;
+  Member<ObjClosure> method;
+};
+
+/// Looks `key` up in an optional table; nullptr when absent.
+inline Member<Value>* table_get(TableStore* store, const ObjString* key) {
+  static_assert(sizeof(ObjInstance) % 8 == 0 && sizeof(TableEntry) == 16);
+  if (store == nullptr) return nullptr;
+  TableEntry* e = store->find(key);
+  return e->key.get() == nullptr ? nullptr : &e->value;
+}
+
+/// FNV-1a, 32 bits. `h` continues a previous hash (concatenation hashes both halves
+/// without building the result first).
+inline std::uint32_t hash_bytes(const char* s, std::size_t n, std::uint32_t h = 2166136261u) {
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= static_cast<std::uint8_t>(s[i]);
+    h *= 16777619u;
+  }
+  return h;
+}
+
+}  // namespace lox

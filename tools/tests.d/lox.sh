@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The Lox VM against the conformance suite (../shared/lox/test), marrow's own Lox tests
+# (tests/lox) and generated ones (absurd nesting, huge literals), each run twice: as is,
+# and under GC stress (a collection at every allocation, moving everything).
+# $1: the preset whose build to test (release, asan, ...).
+set -euo pipefail
+preset=${1:-release}
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || (cd "$(dirname "$0")/../.." && pwd))
+cd "$root"
+lox=build/$preset/bin/lox
+if [ ! -x "$lox" ]; then
+  echo "lox.sh: $lox is missing (build the $preset preset first)" >&2
+  exit 1
+fi
+
+# Stress settings. Release: every allocation collects, and the heap is verified before
+# and after each collection. ASan: every allocation collects without verification
+# (ASan itself catches stale pointers into poisoned memory; verification on top of it
+# takes the suite past its time budget).
+case "$preset" in
+  asan) stress=(--arg=--gc-stress=1) ;;
+  *) stress=(--arg=--gc-stress=1 --arg=--verify-heap) ;;
+esac
+
+generated=build/$preset/lox-generated
+python3 tools/lox-gen-tests.py "$generated"
+
+suites=()
+suite="$root/../shared/lox/test"
+if [ -d "$suite" ]; then
+  suites+=("$suite")
+else
+  echo "lox.sh: $suite not found: conformance suite skipped"
+fi
+suites+=(tests/lox "$generated")
+
+status=0
+
+# docs/lox.md quotes the VM's code: every ```cpp block must still be in samples/lox.
+python3 - <<'PY' || status=1
+import glob, re, sys
+doc = open("docs/lox.md").read()
+src = "".join(open(f).read() for f in sorted(glob.glob("samples/lox/*.[ch]pp")))
+stale = [b.split("\n")[0] for b in re.findall(r"```cpp\n(.*?)```", doc, re.S) if b.rstrip("\n") not in src]
+for first in stale:
+    print(f"docs/lox.md: snippet no longer in samples/lox: {first}")
+sys.exit(1 if stale else 0)
+PY
+
+for dir in "${suites[@]}"; do
+  echo "-- $dir"
+  python3 tools/lox-test.py --lox "$lox" "$dir" || status=1
+  echo "-- $dir (${stress[*]#--arg=})"
+  python3 tools/lox-test.py --lox "$lox" "${stress[@]}" "$dir" || status=1
+done
+exit $status
