@@ -240,6 +240,9 @@ int main(int argc, char** argv) {
     const marrow::HeapStats& s = rt.stats();
     result.extra.emplace_back("minor", double(s.minor_collections));
     result.extra.emplace_back("major", double(s.major_collections));
+    result.extra.emplace_back("compactions", double(s.compactions));
+    result.extra.emplace_back("minor_pause_p99_us", pauses.minor_log().percentile_us(99));
+    result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
     result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
     result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
 #endif

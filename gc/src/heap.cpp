@@ -158,6 +158,10 @@ void Heap::wrong_thread() const {
       "owner (call rt.attach_current_thread() to hand it over)");
 }
 
+void Heap::throw_allocation_in_constructor() {
+  throw UsageError("marrow: constructors of managed objects must not allocate managed memory");
+}
+
 void Heap::check_size(std::size_t size) const {
   if (size > kMaxObjectSize)
     throw InvalidSize(fmt::format("marrow: object size {} exceeds the maximum of {} bytes", size,
@@ -184,6 +188,7 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       if (kind == GcKind::kMinor) collect_minor(GcReason::kStress, false);
       else collect_major(GcReason::kStress, kind == GcKind::kCompact);
       run_finalizers();
+      enforce_heap_limit(0);
     }
   }
   if (std::size_t(nursery_.eden_end() - top_) < size) {
@@ -500,8 +505,8 @@ void Heap::remember_object(Object* object) {
 }
 
 void remember_slot_slow(void* slot) noexcept {
-  Page* page = Page::of(slot);
-  MARROW_CHECK(page->magic == kPageMagic,
+  Page* page = page_containing(slot);
+  MARROW_CHECK(page != nullptr,
                "Member<T> is only for fields of managed objects (a Member outside the managed "
                "heap received a young object)");
   page->remember_slot(slot);

@@ -4,7 +4,9 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstring>
+#include <new>
 #include <mutex>
 
 #include "marrow/heap/check.hpp"
@@ -14,6 +16,45 @@ namespace marrow::internal {
 void Page::clear_remembered() {
   std::memset(remembered_bits(), 0, remembered_words() * sizeof(std::uint64_t));
   in_remembered_list = false;
+}
+
+// ---- Page table ------------------------------------------------------------------------
+// 47-bit user addresses, 256 KiB granules: 2^29 granules, split 2^14 x 2^15.
+namespace {
+constexpr unsigned kGranuleShift = 18;
+constexpr unsigned kLeafBits = 15;
+constexpr std::size_t kRootEntries = std::size_t{1} << (47 - kGranuleShift - kLeafBits);
+std::atomic<std::atomic<Page*>*> g_page_table[kRootEntries];
+std::mutex g_page_table_mutex;
+
+void set_granules(Page* run, std::size_t bytes, Page* value) noexcept {
+  auto first = reinterpret_cast<std::uintptr_t>(run) >> kGranuleShift;
+  for (std::uintptr_t g = first; g < first + bytes / kPageSize; ++g) {
+    std::size_t root = g >> kLeafBits;
+    if (root >= kRootEntries) return;
+    std::atomic<Page*>* leaf = g_page_table[root].load(std::memory_order_acquire);
+    if (leaf == nullptr) {
+      std::lock_guard<std::mutex> lock(g_page_table_mutex);
+      leaf = g_page_table[root].load(std::memory_order_acquire);
+      if (leaf == nullptr) {
+        leaf = new (std::nothrow) std::atomic<Page*>[std::size_t{1} << kLeafBits]();
+        MARROW_CHECK(leaf != nullptr, "memory for the page table");
+        g_page_table[root].store(leaf, std::memory_order_release);
+      }
+    }
+    leaf[g & ((std::size_t{1} << kLeafBits) - 1)].store(value, std::memory_order_release);
+  }
+}
+}  // namespace
+
+Page* page_containing(const void* address) noexcept {
+  std::uintptr_t g = reinterpret_cast<std::uintptr_t>(address) >> kGranuleShift;
+  std::size_t root = g >> kLeafBits;
+  if (root >= kRootEntries) return nullptr;
+  std::atomic<Page*>* leaf = g_page_table[root].load(std::memory_order_acquire);
+  if (leaf == nullptr) return nullptr;
+  Page* page = leaf[g & ((std::size_t{1} << kLeafBits) - 1)].load(std::memory_order_acquire);
+  return (page != nullptr && page->magic == kPageMagic) ? page : nullptr;
 }
 
 PageProvider::~PageProvider() { trim(0); }
@@ -34,6 +75,7 @@ Page* PageProvider::map_run(std::size_t run_bytes) noexcept {
 
 void PageProvider::unmap_run(Page* page) noexcept {
   std::size_t bytes = page->run_bytes;
+  set_granules(page, bytes, nullptr);
   munmap(page, bytes);
   committed_bytes_ -= bytes;
   pages_returned_ += bytes / kPageSize;
@@ -49,6 +91,7 @@ void PageProvider::init(Page* page, void* owner, SpaceKind kind, std::size_t run
   page->pinned_count = 0;
   page->kind = kind;
   page->in_remembered_list = false;
+  set_granules(page, run_bytes, page);
 }
 
 Page* PageProvider::allocate_page(void* owner, SpaceKind kind) noexcept {

@@ -156,6 +156,7 @@ class Runtime {
   template <class T, bool kZeroTail = false, class... Args>
   Local<T> make_with_size(std::size_t size, Args&&... args) {
     internal::check_managed_type<T>();
+    if (heap_.constructing_) [[unlikely]] heap_.throw_allocation_in_constructor();
     Object** handle = heap_.handles_.next;
     if (handle == heap_.handles_.limit) [[unlikely]] handle = heap_.handle_slow();
     std::byte* p;

@@ -33,6 +33,13 @@ struct HandleArea {
   Object** limit = nullptr;
   int depth = 0;  ///< open HandleScopes
 
+  HandleArea() = default;
+  HandleArea(const HandleArea&) = delete;
+  HandleArea& operator=(const HandleArea&) = delete;
+  ~HandleArea() {
+    for (Object** b : blocks) delete[] b;
+  }
+
   template <class Fn>
   void for_each_slot(Fn&& fn) {
     if (next == nullptr) return;
@@ -109,6 +116,7 @@ class Heap {
   /// Set while a managed constructor runs: a collection then would free the object
   /// under construction, so the slow path refuses to collect.
   bool constructing_ = false;
+  [[noreturn, gnu::cold]] static void throw_allocation_in_constructor();
 
   // ---- Collections ---------------------------------------------------------------
   void collect(GcKind kind, GcReason reason);

@@ -62,6 +62,12 @@ struct Page {
   void clear_remembered();
 };
 
+/// The page (or large-object run) containing `address`, or nullptr when it is not in any
+/// managed page of this process. Lock-free: two loads in a two-level table indexed by
+/// 256 KiB granule, filled when runs are mapped. Needed because a slot deep inside a
+/// multi-page large object does not sit under a Page descriptor.
+Page* page_containing(const void* address) noexcept;
+
 /// Maps kPageSize-aligned pages and page runs from the OS and gives them back.
 /// Keeps up to `reserve_pages` single empty pages mapped for reuse (counted as committed),
 /// unmapping the rest, so memory really returns to the OS after a collection frees it.

@@ -1,0 +1,74 @@
+// Shared helpers for the collector test suites (runtime/, gc/, scenarios/ include this file).
+#pragma once
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <marrow/marrow.hpp>
+
+namespace mt {
+
+/// True in the ctest stress run (MARROW_TEST_STRESS set): keep work small.
+inline bool stress() {
+  const char* v = std::getenv("MARROW_TEST_STRESS");
+  return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+}
+
+/// `normal` normally, `small` in stress mode.
+inline std::size_t scaled(std::size_t normal, std::size_t small) { return stress() ? small : normal; }
+
+/// Every test runtime goes through here so that MARROW_* (the stress run) applies.
+inline marrow::Config config(marrow::Config base = marrow::Config{}) {
+  return marrow::Config::from_env(base);
+}
+
+/// A general-purpose managed node: an id, two references, a tagged value.
+struct Node : marrow::Object {
+  static constexpr const char* kTypeName = "mt::Node";
+  marrow::Member<Node> next;
+  marrow::Member<Node> other;
+  marrow::Member<marrow::Value> value;
+  std::int64_t id;
+  explicit Node(std::int64_t i = 0) : id(i) {}
+  void trace(marrow::Tracer& t) {
+    t.visit(next, "next");
+    t.visit(other, "other");
+    t.visit(value, "value");
+  }
+};
+
+/// Holds `n` trailing Member<Node> slots (allocate with make_sized<Table>(n * 8, n)).
+struct Table : marrow::Object {
+  static constexpr const char* kTypeName = "mt::Table";
+  std::size_t count;
+  explicit Table(std::size_t n) : count(n) {
+    for (std::size_t i = 0; i < n; ++i) ::new (&slots()[i]) marrow::Member<Node>();
+  }
+  marrow::Member<Node>* slots() {
+    return reinterpret_cast<marrow::Member<Node>*>(reinterpret_cast<std::byte*>(this) + sizeof(Table));
+  }
+  marrow::Member<Node>& at(std::size_t i) { return slots()[i]; }
+  void trace(marrow::Tracer& t) {
+    for (std::size_t i = 0; i < count; ++i) t.visit(slots()[i]);
+  }
+};
+
+inline std::size_t table_extra(std::size_t n) { return n * sizeof(marrow::Member<Node>); }
+
+/// Heap problems joined into one string (empty when the heap is sound).
+inline std::string problems(marrow::Runtime& rt) {
+  std::string all;
+  for (const auto& p : rt.find_heap_problems()) all += p + "\n";
+  return all;
+}
+
+#define MT_CHECK_SOUND(rt) CHECK_MESSAGE(::mt::problems(rt).empty(), ::mt::problems(rt))
+
+inline marrow::internal::Space space_of(marrow::Runtime& rt, const void* p) {
+  return rt.heap_for_internal_use().space_of(p);
+}
+
+}  // namespace mt
