@@ -83,7 +83,8 @@ def run_once(binary: Path, args: list[str], variant: str, timeout: float,
             output.append(line)
     if proc.returncode != 0 or result is None:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        return {"error": f"exit {proc.returncode}: " + " | ".join(tail), "command": " ".join(cmd)}
+        return {"error": f"exit {proc.returncode}: " + " / ".join(l.strip() for l in tail),
+                "command": " ".join(cmd)}
     result["command"] = " ".join(cmd)
     result["process_s"] = elapsed
     # What the program printed besides RESULT (timings excluded) must agree across variants.
@@ -99,7 +100,9 @@ def median(values):
 
 def summarize(runs: list[dict]) -> dict:
     ok = [r for r in runs if "error" not in r]
-    s = {"runs": len(runs), "ok": len(ok), "errors": [r["error"] for r in runs if "error" in r]}
+    errors = [r["error"] for r in runs if "error" in r]
+    s = {"runs": len(runs), "ok": len(ok), "errors": errors,
+         "distinct_errors": sorted(set(errors))}
     for m in METRICS:
         s[m] = median([r.get(m) for r in ok])
     # The worst pause seen in any run, next to the median of the per-run maxima.
@@ -152,7 +155,8 @@ PALETTE = {"marrow": "#1b7837", "boehm": "#b2182b", "malloc": "#2166ac", "pool":
 
 
 def esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "&#124;"))
 
 
 def svg_bars(path: Path, title: str, groups: list[str], series: list[str],
@@ -321,7 +325,7 @@ def write_report(out: Path, mode: str, runs_per: int, mach: dict, workloads: dic
             if s is None:
                 continue
             if s["ok"] == 0:
-                lines.append(f"| {v} | failed: {esc(s['errors'][0] if s['errors'] else '?')} |"
+                lines.append(f"| {v} | failed ({s['runs']} of {s['runs']} runs), see below |"
                              + " |" * 11)
                 continue
             rss = s["peak_rss_kb"] / 1024 if s["peak_rss_kb"] is not None else None
@@ -340,10 +344,13 @@ def write_report(out: Path, mode: str, runs_per: int, mach: dict, workloads: dic
                          f"({fmt(m.get('compactions'), 0)} compacting) collections, "
                          f"{fmt(m['pause_total_ms'])} ms paused in total, peak heap "
                          f"{fmt((m['peak_heap_bytes'] or 0) / (1 << 20))} MiB.")
-        failures = [f"{v}: {e}" for v in variants for e in summary[w].get(v, {}).get("errors", [])]
-        if failures:
-            lines.append("")
-            lines.append("Failed runs: " + "; ".join(esc(f) for f in failures))
+        for v in variants:
+            s = summary[w].get(v, {})
+            for e in s.get("distinct_errors", []):
+                n = s["errors"].count(e)
+                lines.append("")
+                message = e.replace("`", "'")
+                lines.append(f"Failed: {v}, {n} of {s['runs']} runs: `{message}`")
         lines.append("")
         if (out / f"pauses_{w}.svg").exists():
             lines.append(f"![pause distribution, {w}](pauses_{w}.svg)")

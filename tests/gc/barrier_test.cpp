@@ -180,3 +180,28 @@ TEST_CASE("many old objects each pointing at fresh young objects") {
   }
   MT_CHECK_SOUND(rt);
 }
+
+TEST_CASE("a slot deep inside a multi-page large object remembers a young reference") {
+  // Regression: the barrier once looked for the page descriptor by masking the slot's
+  // address, which lands inside the object for slots past its first 256 KiB.
+  marrow::Runtime rt(mt::config());
+  marrow::HandleScope scope(rt);
+  const std::size_t n = 100000;  // 800 000 bytes of slots: a run of four pages
+  auto table = rt.make_sized<mt::Table>(mt::table_extra(n), n);
+  REQUIRE(mt::space_of(rt, table.get()) == Space::kLarge);
+  {
+    marrow::HandleScope inner(rt);
+    table->at(0) = rt.make<Node>(1);
+    table->at(n / 2) = rt.make<Node>(2);
+    table->at(n - 1) = rt.make<Node>(3);
+  }
+  CHECK(rt.find_heap_problems().empty());
+  rt.collect(GcKind::kMinor);
+  CHECK(table->at(0)->id == 1);
+  CHECK(table->at(n / 2)->id == 2);
+  CHECK(table->at(n - 1)->id == 3);
+  CHECK(mt::space_of(rt, table->at(n - 1).get()) != Space::kEden);
+  rt.collect(GcKind::kCompact);
+  CHECK(table->at(n - 1)->id == 3);
+  CHECK(rt.find_heap_problems().empty());
+}
