@@ -2,6 +2,7 @@
 // arena: perfect trees built bottom-up with one allocation per node, each tree fully built
 // before any of it is freed. Usage: bench_binary_trees --variant V N. Prints the reference
 // output, then one RESULT line.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -16,7 +17,7 @@ using marrow::bench::Stopwatch;
 constexpr int kMinDepth = 4;
 
 /// The driver is the same for every variant: a variant supplies
-///   int with_tree(int depth, Fn check)  builds a tree, returns check(root), disposes it;
+///   int tree_check(int depth)   builds a tree, counts its nodes, disposes of it;
 ///   void build_long_lived(int depth);  int check_long_lived();
 template <class Variant>
 void run_binary_trees(Variant& v, int n) {
@@ -34,7 +35,7 @@ void run_binary_trees(Variant& v, int n) {
   std::printf("long lived tree of depth %d\t check: %d\n", max_depth, v.check_long_lived());
 }
 
-/// The node count, walking left/right with whatever `child` returns for a slot.
+/// The node count; `get` turns a child slot (raw pointer or Member) into a pointer.
 template <class N>
 int count_nodes(const N* node) {
   if (node->left == nullptr) return 1;
@@ -136,7 +137,7 @@ struct ArenaVariant {
 
 /// Boehm GC with default settings; dead trees are simply dropped.
 struct BoehmVariant {
-  PlainNode* long_lived = nullptr;  // on the stack frame of main via the variant object
+  PlainNode* long_lived = nullptr;  // a root: the variant object lives on main's stack
   static PlainNode* build(int depth) {
     auto alloc = [] { return GC_MALLOC(sizeof(PlainNode)); };
     return build_plain(depth, alloc);
@@ -224,8 +225,7 @@ int main(int argc, char** argv) {
     BoehmVariant v;
     run_binary_trees(v, n);
     result.finish(sw);
-    result.set_pauses(marrow::bench::BoehmPauses::log(),
-                      marrow::bench::BoehmPauses::collections());
+    result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
     result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
 #ifndef MARROW_BENCH_NO_MARROW
   } else if (variant == "marrow") {

@@ -150,7 +150,8 @@ struct Table : marrow::Object {
   std::size_t length;
   explicit Table(std::size_t n) : length(n) {}
   marrow::Member<Entry>* slots() {
-    return reinterpret_cast<marrow::Member<Entry>*>(reinterpret_cast<std::byte*>(this) + sizeof(*this));
+    return reinterpret_cast<marrow::Member<Entry>*>(reinterpret_cast<std::byte*>(this) +
+                                                    sizeof(*this));
   }
   void trace(marrow::Tracer& t) {
     marrow::Member<Entry>* s = slots();
@@ -163,8 +164,8 @@ struct MarrowVariant {
   marrow::Global<Table> table;
   MarrowVariant(marrow::Runtime& r, std::size_t live) : rt(r) {
     marrow::HandleScope scope(rt);
-    table = marrow::Global<Table>(
-        rt, rt.make_sized<Table>(live * sizeof(marrow::Member<Entry>), live));
+    table =
+        marrow::Global<Table>(rt, rt.make_sized<Table>(live * sizeof(marrow::Member<Entry>), live));
   }
   void put(std::size_t slot, std::uint64_t key, std::size_t n) {
     marrow::HandleScope scope(rt);
@@ -210,8 +211,7 @@ int main(int argc, char** argv) {
     BoehmVariant v(p.live);
     sum = run_churn(v, p);
     result.finish(sw);
-    result.set_pauses(marrow::bench::BoehmPauses::log(),
-                      marrow::bench::BoehmPauses::collections());
+    result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
     result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
 #ifndef MARROW_BENCH_NO_MARROW
   } else if (variant == "marrow") {

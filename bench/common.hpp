@@ -121,8 +121,7 @@ class Stopwatch {
  public:
   Stopwatch() : wall_start_(std::chrono::steady_clock::now()), cpu_start_(cpu_seconds_now()) {}
   double wall_ms() const {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                     wall_start_)
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_start_)
         .count();
   }
   double cpu_ms() const { return (cpu_seconds_now() - cpu_start_) * 1e3; }
@@ -338,7 +337,8 @@ class BumpArena {
  public:
   void* allocate(std::size_t size) {
     marrow::AllocResult r = arena_.allocate(size, 8);
-    if (!r) [[unlikely]] std::abort();
+    if (!r) [[unlikely]]
+      std::abort();
     return r.ptr;
   }
   void reset() { arena_.reset(marrow::ArenaReset::kKeepChunks); }
@@ -355,7 +355,8 @@ class FixedPool {
   explicit FixedPool(std::size_t block) : pool_(block, 8) {}
   void* allocate() {
     marrow::AllocResult r = pool_.allocate_block();
-    if (!r) [[unlikely]] std::abort();
+    if (!r) [[unlikely]]
+      std::abort();
     return r.ptr;
   }
   void deallocate(void* p) { pool_.deallocate_block(p); }

@@ -192,7 +192,8 @@ void BM_MinorPause(benchmark::State& state) {
   Global<Anchor> anchor(rt, rt.make<Anchor>());
   for (unsigned i = 0; i <= rt.config().tenure_age; ++i) rt.collect(GcKind::kMinor);
 
-  const std::size_t cell_bytes = marrow::internal::align_up(marrow::internal::kHeaderSize + sizeof(Cell), 8);
+  const std::size_t cell_bytes =
+      marrow::internal::align_up(marrow::internal::kHeaderSize + sizeof(Cell), 8);
   const std::size_t cells = kMinorNursery * 9 / 10 / cell_bytes;
   std::size_t survived = 0, iteration = 0;
   for (auto _ : state) {
@@ -226,7 +227,13 @@ void BM_MinorPause(benchmark::State& state) {
   state.counters["survived_kb"] =
       benchmark::Counter(double(survived) / 1024.0, benchmark::Counter::kAvgIterations);
 }
-BENCHMARK(BM_MinorPause)->Arg(1)->Arg(10)->Arg(50)->UseManualTime()->Iterations(40)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MinorPause)
+    ->Arg(1)
+    ->Arg(10)
+    ->Arg(50)
+    ->UseManualTime()
+    ->Iterations(40)
+    ->Unit(benchmark::kMicrosecond);
 
 // ---- Mark throughput ------------------------------------------------------------------
 
@@ -262,7 +269,8 @@ struct Forest : marrow::Object {
 
 Global<Forest> build_forest(marrow::Runtime& rt, std::size_t mb) {
   HandleScope scope(rt);
-  const std::size_t node_bytes = marrow::internal::align_up(marrow::internal::kHeaderSize + sizeof(TreeNode), 8);
+  const std::size_t node_bytes =
+      marrow::internal::align_up(marrow::internal::kHeaderSize + sizeof(TreeNode), 8);
   const std::size_t tree_bytes = ((std::size_t{1} << 15) - 1) * node_bytes;
   Global<Forest> head;
   for (std::size_t built = 0; built < (mb << 20); built += tree_bytes) {
@@ -290,7 +298,12 @@ void BM_MarkThroughput(benchmark::State& state) {
   state.SetBytesProcessed(std::int64_t(live) * state.iterations());
   state.counters["live_mb"] = double(live) / (1 << 20);
 }
-BENCHMARK(BM_MarkThroughput)->Arg(16)->Arg(64)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MarkThroughput)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 // ---- Compaction throughput ------------------------------------------------------------
 
@@ -307,7 +320,8 @@ void BM_CompactThroughput(benchmark::State& state) {
   marrow::Runtime rt;
   HandleScope outer(rt);
   Global<ListAnchor> anchor(rt, rt.make<ListAnchor>());
-  const std::size_t node_bytes = marrow::internal::align_up(marrow::internal::kHeaderSize + sizeof(TreeNode), 8);
+  const std::size_t node_bytes =
+      marrow::internal::align_up(marrow::internal::kHeaderSize + sizeof(TreeNode), 8);
   const std::size_t count = (mb << 20) / node_bytes;
   std::size_t moved = 0;
   for (auto _ : state) {
@@ -333,7 +347,12 @@ void BM_CompactThroughput(benchmark::State& state) {
   state.counters["moved_mb"] =
       benchmark::Counter(double(moved) / (1 << 20), benchmark::Counter::kAvgIterations);
 }
-BENCHMARK(BM_CompactThroughput)->Arg(16)->Arg(64)->UseManualTime()->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CompactThroughput)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Iterations(5)
+    ->Unit(benchmark::kMillisecond);
 #endif  // MARROW_BENCH_NO_MARROW
 
 // ---- Boehm full collection, for scale -------------------------------------------------
@@ -356,15 +375,18 @@ BoehmTree* boehm_tree(int depth) {
 void BM_MarkThroughput_Boehm(benchmark::State& state) {
   const auto mb = std::size_t(state.range(0));
   const std::size_t tree_bytes = ((std::size_t{1} << 15) - 1) * sizeof(BoehmTree);
-  auto** root_array = static_cast<BoehmTree**>(GC_MALLOC(sizeof(BoehmTree*) * ((mb << 20) / tree_bytes + 1)));
+  auto** root_array =
+      static_cast<BoehmTree**>(GC_MALLOC(sizeof(BoehmTree*) * ((mb << 20) / tree_bytes + 1)));
   std::size_t n = 0;
-  for (std::size_t built = 0; built < (mb << 20); built += tree_bytes) root_array[n++] = boehm_tree(14);
+  for (std::size_t built = 0; built < (mb << 20); built += tree_bytes)
+    root_array[n++] = boehm_tree(14);
   GC_gcollect();
   const std::size_t live = n * tree_bytes;
   for (auto _ : state) {
     auto start = std::chrono::steady_clock::now();
     GC_gcollect();
-    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   benchmark::DoNotOptimize(root_array);
   state.SetBytesProcessed(std::int64_t(live) * state.iterations());
@@ -372,7 +394,12 @@ void BM_MarkThroughput_Boehm(benchmark::State& state) {
   root_array = nullptr;
   GC_gcollect();
 }
-BENCHMARK(BM_MarkThroughput_Boehm)->Arg(16)->Arg(64)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MarkThroughput_Boehm)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -6,9 +6,12 @@
 // a ring with random replacement so that holes die at mixed ages: a fragmentation test.
 // Usage: bench_gcbench --variant V [--holes] [--stretch-depth 18 --long-lived-depth 16
 //        --min-depth 4 --max-depth 16 --array-size 500000]
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common.hpp"
 
@@ -41,11 +44,6 @@ constexpr std::size_t kHoleRing = 1 << 13;
 constexpr std::size_t kHoleMin = 8;
 constexpr std::size_t kHoleSpread = 256;
 constexpr std::uint64_t kSeed = 0x6c62272e07bb0142ull;
-
-struct Timings {
-  double stretch_ms = 0, long_lived_ms = 0;
-  std::vector<std::pair<double, double>> per_depth;  // (top-down, bottom-up) ms
-};
 
 void print_header(const Params& p) {
   std::printf("GCBench%s\n", p.holes ? " with holes" : "");
@@ -124,8 +122,7 @@ struct PlainBench {
       for (long i = 0; i < iterations; ++i) v.drop(make_tree(depth));
       print_depth(iterations, depth, td_ms, ms_since(bu));
     }
-    if (count_plain(long_lived) != tree_size(p.long_lived_depth) ||
-        array[1000] != 1.0 / 1000) {
+    if (count_plain(long_lived) != tree_size(p.long_lived_depth) || array[1000] != 1.0 / 1000) {
       std::printf("Failed: the long-lived data did not survive\n");
       std::exit(1);
     }
@@ -281,7 +278,9 @@ struct DoubleArray : marrow::Object {
   static constexpr const char* kTypeName = "GCBench.DoubleArray";
   std::size_t length;
   explicit DoubleArray(std::size_t n) : length(n) {}
-  double* data() { return reinterpret_cast<double*>(reinterpret_cast<std::byte*>(this) + sizeof(*this)); }
+  double* data() {
+    return reinterpret_cast<double*>(reinterpret_cast<std::byte*>(this) + sizeof(*this));
+  }
 };
 
 struct Hole : marrow::Object {
@@ -293,7 +292,8 @@ struct HoleRing : marrow::Object {
   std::size_t length;
   explicit HoleRing(std::size_t n) : length(n) {}
   marrow::Member<Hole>* slots() {
-    return reinterpret_cast<marrow::Member<Hole>*>(reinterpret_cast<std::byte*>(this) + sizeof(*this));
+    return reinterpret_cast<marrow::Member<Hole>*>(reinterpret_cast<std::byte*>(this) +
+                                                   sizeof(*this));
   }
   void trace(marrow::Tracer& t) {
     marrow::Member<Hole>* s = slots();
@@ -370,7 +370,8 @@ struct MarrowBench {
     Stopwatch total;
     if (p.holes) {
       HandleScope scope(rt);
-      ring = Global<HoleRing>(rt, rt.make_sized<HoleRing>(kHoleRing * sizeof(marrow::Member<Hole>), kHoleRing));
+      ring = Global<HoleRing>(
+          rt, rt.make_sized<HoleRing>(kHoleRing * sizeof(marrow::Member<Hole>), kHoleRing));
     }
     {
       HandleScope scope(rt);
@@ -382,7 +383,8 @@ struct MarrowBench {
     Local<Node> long_lived = node();
     populate(p.long_lived_depth, long_lived);
     std::printf(" Creating a long-lived array of %ld doubles\n", p.array_size);
-    Local<DoubleArray> array = rt.make_sized<DoubleArray>(std::size_t(p.array_size) * sizeof(double), std::size_t(p.array_size));
+    Local<DoubleArray> array = rt.make_sized<DoubleArray>(
+        std::size_t(p.array_size) * sizeof(double), std::size_t(p.array_size));
     double* a = array->data();
     for (long i = 1; i < p.array_size / 2; ++i) a[i] = 1.0 / double(i);
 
@@ -447,8 +449,7 @@ int main(int argc, char** argv) {
     BoehmVariant v{p.holes};
     PlainBench<BoehmVariant>{v, p}.run();
     result.finish(sw);
-    result.set_pauses(marrow::bench::BoehmPauses::log(),
-                      marrow::bench::BoehmPauses::collections());
+    result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
     result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
 #ifndef MARROW_BENCH_NO_MARROW
   } else if (variant == "marrow") {

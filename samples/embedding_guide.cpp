@@ -39,9 +39,7 @@ struct Str : marrow::Object {
   static constexpr const char* kTypeName = "Str";
   std::size_t length;
 
-  explicit Str(std::string_view s) : length(s.size()) {
-    std::memcpy(chars(), s.data(), s.size());
-  }
+  explicit Str(std::string_view s) : length(s.size()) { std::memcpy(chars(), s.data(), s.size()); }
   char* chars() { return reinterpret_cast<char*>(this) + sizeof(Str); }
   std::string_view view() { return {chars(), length}; }
 };
@@ -78,8 +76,7 @@ struct NativeBuffer : marrow::Object {
   char* data;
   std::size_t size;
 
-  explicit NativeBuffer(std::size_t n)
-      : data(static_cast<char*>(std::malloc(n))), size(n) {}
+  explicit NativeBuffer(std::size_t n) : data(static_cast<char*>(std::malloc(n))), size(n) {}
   void finalize() {  // runs once, after the collection that found it dead
     std::free(data);
     ++g_buffers_freed;
@@ -134,9 +131,8 @@ void handle_scopes() {
   }
   marrow::Local<marrow::Object> as_object = pair;  // Local<Derived> converts to Local<Base>
   std::printf("handle_scopes: pair (%lld, %lld) survived %zu minor collections; upcast %s\n",
-              static_cast<long long>(pair->left->item),
-              static_cast<long long>(pair->right->item), rt.stats().minor_collections,
-              as_object == pair ? "is the same object" : "differs");
+              static_cast<long long>(pair->left->item), static_cast<long long>(pair->right->item),
+              rt.stats().minor_collections, as_object == pair ? "is the same object" : "differs");
 }
 
 struct Registry {
@@ -231,10 +227,11 @@ void write_barrier() {
   old_node->right = young;  // the same store through the barrier repairs it
 
   rt.collect(marrow::GcKind::kMinor);  // young moves; both slots are updated
-  std::printf("write_barrier: problems with the barrier %zu, without %zu; after a minor "
-              "collection left %lld, right %lld\n",
-              with_barrier, without_barrier, static_cast<long long>(old_node->left->item),
-              static_cast<long long>(old_node->right->item));
+  std::printf(
+      "write_barrier: problems with the barrier %zu, without %zu; after a minor "
+      "collection left %lld, right %lld\n",
+      with_barrier, without_barrier, static_cast<long long>(old_node->left->item),
+      static_cast<long long>(old_node->right->item));
 }
 
 // ---- Raw pointers ----------------------------------------------------------------------

@@ -390,96 +390,46 @@ def write_report(out: Path, mode: str, runs_per: int, mach: dict, workloads: dic
     return text
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="3 rounds, smaller problems")
-    ap.add_argument("--runs", type=int, help="rounds (default 5, quick 3)")
-    ap.add_argument("--bin", default="build/release/bin")
-    ap.add_argument("--out", default="build/bench")
-    ap.add_argument("--only", nargs="*", help="workloads to run (default: all)")
-    ap.add_argument("--variants", nargs="*", help="variants to run (default: all)")
-    ap.add_argument("--no-micro", action="store_true")
-    opts = ap.parse_args()
-
-    started = time.monotonic()
-    quick = opts.quick
-    mode = "quick" if quick else "full"
-    runs_per = opts.runs or (3 if quick else 5)
-    bindir, out = Path(opts.bin), Path(opts.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "pauses").mkdir(exist_ok=True)
-    workloads = dict(WORKLOADS_QUICK if quick else WORKLOADS_FULL)
-    if opts.only:
-        workloads = {k: v for k, v in workloads.items() if k in opts.only}
-    if opts.variants:
-        workloads = {k: (b, a, [v for v in vs if v in opts.variants])
-                     for k, (b, a, vs) in workloads.items()}
-    timeout = 300 if quick else 1200
-
-    missing = sorted({b for b, _, _ in workloads.values()} | ({"bench_gc_micro"} if not opts.no_micro else set()))
-    missing = [b for b in missing if not (bindir / b).exists()]
-    if missing:
-        log(f"bench_gc: missing binaries in {bindir}: {', '.join(missing)} "
-            "(cmake --build --preset release)")
-        return 1
-
-    all_runs: dict[str, dict[str, list[dict]]] = {w: {v: [] for v in vs} for w, (_, _, vs) in workloads.items()}
-    for rnd in range(runs_per):
-        for w, (binary, args, variants) in workloads.items():
-            for v in variants:
-                last = rnd == runs_per - 1
-                pauses_out = out / "pauses" / f"{w}.{v}.txt" if last else None
-                r = run_once(bindir / binary, args, v, timeout, pauses_out)
-                r["round"] = rnd
-                all_runs[w][v].append(r)
-                if "error" in r:
-                    log(f"  [{rnd + 1}/{runs_per}] {w:14s} {v:7s} FAILED: {r['error']}")
-                else:
-                    pmax = r.get("pause_max_us")
-                    log(f"  [{rnd + 1}/{runs_per}] {w:14s} {v:7s} {r['wall_ms']:10.1f} ms wall "
-                        f"{r['cpu_ms']:10.1f} ms cpu {r['peak_rss_kb'] / 1024:8.1f} MiB"
-                        + (f"  max pause {pmax:9.1f} us" if pmax is not None else ""))
-
-    summary = {w: {v: summarize(rs) for v, rs in per.items()} for w, per in all_runs.items()}
-
-    # Every variant must print the same thing (check sums, tree counts).
-    signature_problems = []
+def check_outputs(all_runs: dict) -> list[str]:
+    """Every variant must print the same thing (check sums, tree counts)."""
+    problems = []
     for w, per in all_runs.items():
-        sigs = {}
+        sigs: dict[str, set] = {}
         for v, rs in per.items():
             for r in rs:
                 if "output_signature" in r:
                     sigs.setdefault(r["output_signature"], set()).add(v)
-                if "checksum" in r:
-                    sigs.setdefault("checksum " + r["checksum"], set()).add(v)
-        distinct = [s for s in sigs if not s.startswith("checksum")]
-        checks = [s for s in sigs if s.startswith("checksum")]
-        if len(distinct) > 1 or len(checks) > 1:
-            signature_problems.append(
-                f"{w}: variants disagree on their output: " +
-                " / ".join(sorted(",".join(sorted(vs)) for vs in sigs.values())))
+        if len(sigs) > 1:
+            problems.append(f"{w}: variants disagree on their output: " +
+                            " / ".join(sorted(",".join(sorted(vs)) for vs in sigs.values())))
+    return problems
 
-    micro = None
-    if not opts.no_micro:
-        micro_json = out / "gc_micro.json"
-        cmd = [str(bindir / "bench_gc_micro"), f"--benchmark_out={micro_json}",
-               "--benchmark_out_format=json"]
-        if quick:
-            # The 64 MiB heaps take most of the time; quick mode keeps the 16 MiB ones.
-            cmd += ["--benchmark_min_time=0.05", "--benchmark_filter=-/64"]
-        else:
-            cmd += ["--benchmark_min_time=0.5"]
-        log("  bench_gc_micro ...")
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        if proc.returncode != 0:
-            log(f"  bench_gc_micro failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
-        if micro_json.exists():
-            try:
-                micro = json.loads(micro_json.read_text())
-            except json.JSONDecodeError:
-                micro = None
 
-    # Plots: time and RSS relative to Boehm; pause CDFs from the last round.
+def run_micro(bindir: Path, out: Path, quick: bool, timeout: float) -> dict | None:
+    micro_json = out / "gc_micro.json"
+    cmd = [str(bindir / "bench_gc_micro"), f"--benchmark_out={micro_json}",
+           "--benchmark_out_format=json"]
+    if quick:
+        # The 64 MiB heaps take most of the time; quick mode keeps the 16 MiB ones.
+        cmd += ["--benchmark_min_time=0.05", "--benchmark_filter=-/64"]
+    else:
+        cmd += ["--benchmark_min_time=0.5"]
+    log("  bench_gc_micro ...")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        log(f"  bench_gc_micro failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    if micro_json.exists():
+        try:
+            return json.loads(micro_json.read_text())
+        except json.JSONDecodeError:
+            return None
+    return None
+
+
+def render(out: Path, mode: str, runs_per: int, workloads: dict, all_runs: dict,
+           micro: dict | None, problems: list[str], elapsed: float, mach: dict) -> dict:
+    """Summaries, plots, report.md and results.json from the raw runs."""
+    summary = {w: {v: summarize(rs) for v, rs in per.items()} for w, per in all_runs.items()}
     groups = list(workloads)
     series = [v for v in VARIANTS_ALL if any(v in vs for _, _, vs in workloads.values())]
     rel_time, rel_rss = {}, {}
@@ -503,41 +453,106 @@ def main() -> int:
         if pauses:
             svg_pause_cdf(out / f"pauses_{w}.svg", f"{w}: collection pauses (last round)", pauses)
 
-    elapsed = time.monotonic() - started
-    mach = machine()
     results = {"mode": mode, "rounds": runs_per, "machine": mach,
                "workloads": {w: {"binary": b, "args": a, "variants": vs}
                              for w, (b, a, vs) in workloads.items()},
-               "summary": {w: {v: s for v, s in per.items()} for w, per in summary.items()},
-               "runs": all_runs, "micro": micro, "output_problems": signature_problems,
-               "elapsed_s": elapsed}
-    for per in results["runs"].values():
+               "summary": summary, "runs": all_runs, "micro": micro,
+               "output_problems": problems, "elapsed_s": elapsed}
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_report(out, mode, runs_per, mach, workloads, summary, problems, micro, elapsed)
+    return summary
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="3 rounds, smaller problems")
+    ap.add_argument("--runs", type=int, help="rounds (default 5, quick 3)")
+    ap.add_argument("--bin", default="build/release/bin")
+    ap.add_argument("--out", default="build/bench")
+    ap.add_argument("--only", nargs="*", help="workloads to run (default: all)")
+    ap.add_argument("--variants", nargs="*", help="variants to run (default: all)")
+    ap.add_argument("--no-micro", action="store_true")
+    ap.add_argument("--report-only", action="store_true",
+                    help="re-render report.md and the plots from OUT/results.json")
+    opts = ap.parse_args()
+
+    started = time.monotonic()
+    out = Path(opts.out)
+    if opts.report_only:
+        saved = json.loads((out / "results.json").read_text())
+        workloads = {w: (d["binary"], d["args"], d["variants"]) for w, d in saved["workloads"].items()}
+        render(out, saved["mode"], saved["rounds"], workloads, saved["runs"], saved.get("micro"),
+               saved.get("output_problems", []), saved.get("elapsed_s", 0), saved["machine"])
+        log(f"bench_gc: report in {out / 'report.md'}")
+        return 0
+
+    quick = opts.quick
+    mode = "quick" if quick else "full"
+    runs_per = opts.runs or (3 if quick else 5)
+    bindir = Path(opts.bin)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pauses").mkdir(exist_ok=True)
+    workloads = dict(WORKLOADS_QUICK if quick else WORKLOADS_FULL)
+    if opts.only:
+        workloads = {k: v for k, v in workloads.items() if k in opts.only}
+    if opts.variants:
+        workloads = {k: (b, a, [v for v in vs if v in opts.variants])
+                     for k, (b, a, vs) in workloads.items()}
+    timeout = 300 if quick else 1200
+
+    needed = {b for b, _, _ in workloads.values()} | (set() if opts.no_micro else {"bench_gc_micro"})
+    missing = sorted(b for b in needed if not (bindir / b).exists())
+    if missing:
+        log(f"bench_gc: missing binaries in {bindir}: {', '.join(missing)} "
+            "(cmake --build --preset release)")
+        return 1
+
+    all_runs: dict[str, dict[str, list[dict]]] = {w: {v: [] for v in vs} for w, (_, _, vs) in workloads.items()}
+    for rnd in range(runs_per):
+        for w, (binary, args, variants) in workloads.items():
+            for v in variants:
+                last = rnd == runs_per - 1
+                pauses_out = out / "pauses" / f"{w}.{v}.txt" if last else None
+                r = run_once(bindir / binary, args, v, timeout, pauses_out)
+                r["round"] = rnd
+                all_runs[w][v].append(r)
+                if "error" in r:
+                    log(f"  [{rnd + 1}/{runs_per}] {w:14s} {v:7s} FAILED: {r['error']}")
+                else:
+                    pmax = r.get("pause_max_us")
+                    log(f"  [{rnd + 1}/{runs_per}] {w:14s} {v:7s} {r['wall_ms']:10.1f} ms wall "
+                        f"{r['cpu_ms']:10.1f} ms cpu {r['peak_rss_kb'] / 1024:8.1f} MiB"
+                        + (f"  max pause {pmax:9.1f} us" if pmax is not None else ""))
+
+    problems = check_outputs(all_runs)
+    for per in all_runs.values():
         for rs in per.values():
             for r in rs:
                 r.pop("output_signature", None)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
-    write_report(out, mode, runs_per, mach, workloads, summary, signature_problems, micro, elapsed)
+    micro = None if opts.no_micro else run_micro(bindir, out, quick, timeout)
+    elapsed = time.monotonic() - started
+    summary = render(out, mode, runs_per, workloads, all_runs, micro, problems, elapsed, machine())
 
     log("")
     log(f"{'workload':14s} {'variant':7s} {'wall ms':>10s} {'cpu ms':>10s} {'RSS MiB':>8s} "
         f"{'GCs':>6s} {'p99 us':>9s} {'max us':>9s} {'wall/Boehm':>10s}")
-    for w in groups:
+    for w in workloads:
         base = summary[w].get("boehm", {})
         for v in workloads[w][2]:
             s = summary[w][v]
             if not s["ok"]:
-                log(f"{w:14s} {v:7s} failed")
+                log(f"{w:14s} {v:7s} failed: {s['distinct_errors'][0] if s['distinct_errors'] else '?'}")
                 continue
             log(f"{w:14s} {v:7s} {s['wall_ms']:10.1f} {s['cpu_ms']:10.1f} "
                 f"{s['peak_rss_kb'] / 1024:8.1f} {fmt(s['collections'], 0):>6s} "
                 f"{fmt(s['pause_p99_us']):>9s} {fmt(s['pause_max_us']):>9s} "
                 f"{fmt_ratio(ratio(s['wall_ms'], base.get('wall_ms'))):>10s}")
-    for p in signature_problems:
+    for p in problems:
         log("OUTPUT MISMATCH: " + p)
     log(f"bench_gc: report in {out / 'report.md'}, raw results in {out / 'results.json'} "
         f"({elapsed:.0f} s)")
     failed = any(s["ok"] < s["runs"] for per in summary.values() for s in per.values())
-    return 1 if (failed or signature_problems) else 0
+    return 1 if (failed or problems) else 0
 
 
 if __name__ == "__main__":

@@ -18,11 +18,25 @@ std::size_t parse_size(const char* text) {
     throw std::invalid_argument(std::string("not a size: '") + text + "'");
   unsigned shift = 0;
   switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': shift = 10; ++end; break;
-    case 'm': case 'M': shift = 20; ++end; break;
-    case 'g': case 'G': shift = 30; ++end; break;
-    default: throw std::invalid_argument(std::string("not a size: '") + text + "'");
+    case '\0':
+      break;
+    case 'k':
+    case 'K':
+      shift = 10;
+      ++end;
+      break;
+    case 'm':
+    case 'M':
+      shift = 20;
+      ++end;
+      break;
+    case 'g':
+    case 'G':
+      shift = 30;
+      ++end;
+      break;
+    default:
+      throw std::invalid_argument(std::string("not a size: '") + text + "'");
   }
   if (*end == 'i' || *end == 'I') ++end;  // "MiB"-style
   if (*end == 'b' || *end == 'B') ++end;

@@ -65,12 +65,18 @@ bool SlotTable::owns(Object* const* slot) const {
 
 const char* to_string(Space space) noexcept {
   switch (space) {
-    case Space::kEden: return "eden";
-    case Space::kSurvivor: return "survivor";
-    case Space::kOld: return "old";
-    case Space::kLarge: return "large";
-    case Space::kImmortal: return "immortal";
-    case Space::kNone: return "none";
+    case Space::kEden:
+      return "eden";
+    case Space::kSurvivor:
+      return "survivor";
+    case Space::kOld:
+      return "old";
+    case Space::kLarge:
+      return "large";
+    case Space::kImmortal:
+      return "immortal";
+    case Space::kNone:
+      return "none";
   }
   return "?";
 }
@@ -84,7 +90,8 @@ Config normalised(Config c) {
   if (c.nursery_bytes < kMinNursery) c.nursery_bytes = kMinNursery;
   if (c.heap_limit_bytes != 0) {
     // Leave at least half of the limit to the old generation.
-    std::size_t young = c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
+    std::size_t young =
+        c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
     while (young > c.heap_limit_bytes / 2 && c.nursery_bytes > kMinNursery) {
       c.nursery_bytes /= 2;
       if (c.survivor_bytes != 0) c.survivor_bytes /= 2;
@@ -95,7 +102,8 @@ Config normalised(Config c) {
   if (c.survivor_bytes < 4096) c.survivor_bytes = 4096;
   // Large objects must fit neither eden's slow path badly nor an old page: at most a
   // quarter of eden and of a page's object area.
-  std::size_t max_large = std::min(c.nursery_bytes / 4, (kPageSize - Page::header_bytes(kPageSize)) / 2);
+  std::size_t max_large =
+      std::min(c.nursery_bytes / 4, (kPageSize - Page::header_bytes(kPageSize)) / 2);
   if (c.large_object_bytes > max_large) c.large_object_bytes = max_large;
   if (c.large_object_bytes < kMinObjectSize) c.large_object_bytes = kMinObjectSize;
   if (c.tenure_age > kMaxAge - 1) c.tenure_age = kMaxAge - 1;
@@ -118,7 +126,8 @@ Heap::Heap(const Config& config)
   stress_countdown_ = config_.stress_interval;
   next_major_trigger_ = config_.initial_old_trigger_bytes;
   if (config_.heap_limit_bytes != 0) {
-    std::size_t room = config_.heap_limit_bytes - std::min(config_.heap_limit_bytes, nursery_.committed_bytes());
+    std::size_t room =
+        config_.heap_limit_bytes - std::min(config_.heap_limit_bytes, nursery_.committed_bytes());
     next_major_trigger_ = std::min(next_major_trigger_, room / 2);
   }
   set_limit();
@@ -172,8 +181,7 @@ void Heap::check_size(std::size_t size) const {
 
 std::byte* Heap::allocate_slow(std::size_t size) {
   check_thread();
-  if (in_finalizers_)
-    throw UsageError("marrow: finalizers must not allocate managed memory");
+  if (in_finalizers_) throw UsageError("marrow: finalizers must not allocate managed memory");
   MARROW_CHECK(!in_gc_, "no allocation during a collection (trace/process_weak must not allocate)");
   check_size(size);
   if (size > config_.large_object_bytes) return allocate_large(size);
@@ -185,8 +193,10 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       stress_countdown_ = config_.stress_interval;
       static constexpr GcKind kCycle[] = {GcKind::kMinor, GcKind::kMajor, GcKind::kCompact};
       GcKind kind = kCycle[stress_cycle_++ % 3];
-      if (kind == GcKind::kMinor) collect_minor(GcReason::kStress, false);
-      else collect_major(GcReason::kStress, kind == GcKind::kCompact);
+      if (kind == GcKind::kMinor)
+        collect_minor(GcReason::kStress, false);
+      else
+        collect_major(GcReason::kStress, kind == GcKind::kCompact);
       run_finalizers();
       enforce_heap_limit(0);
     }
@@ -219,7 +229,8 @@ std::byte* Heap::allocate_large(std::size_t size) {
     run_finalizers();
     p = large_.allocate(size);
     if (p == nullptr)
-      throw OutOfMemory(fmt::format("marrow: out of memory: the OS refused {} bytes for a large object", size));
+      throw OutOfMemory(
+          fmt::format("marrow: out of memory: the OS refused {} bytes for a large object", size));
   }
   other_allocated_ += size;
   return p;
@@ -231,7 +242,8 @@ std::byte* Heap::allocate_immortal(std::size_t size) {
   MARROW_CHECK(!in_gc_, "no allocation during a collection");
   if (in_finalizers_) throw UsageError("marrow: finalizers must not allocate managed memory");
   if (size > kPageSize - Page::header_bytes(kPageSize))
-    throw InvalidSize(fmt::format("marrow: immortal objects are limited to one page ({} bytes requested)", size));
+    throw InvalidSize(
+        fmt::format("marrow: immortal objects are limited to one page ({} bytes requested)", size));
   enforce_heap_limit(size);
   std::byte* p = immortal_.allocate(size);
   if (p == nullptr) throw OutOfMemory("marrow: out of memory: no page for an immortal object");
@@ -251,7 +263,8 @@ Object** Heap::handle_slow() {
         "marrow: no HandleScope is open: open a marrow::HandleScope before allocating or "
         "creating a Local");
   ++handles_.block;
-  if (handles_.block == handles_.blocks.size()) handles_.blocks.push_back(new Object*[HandleArea::kBlockSlots]);
+  if (handles_.block == handles_.blocks.size())
+    handles_.blocks.push_back(new Object*[HandleArea::kBlockSlots]);
   handles_.next = handles_.blocks[handles_.block];
   handles_.limit = handles_.next + HandleArea::kBlockSlots;
   return handles_.next;
@@ -292,8 +305,10 @@ void Heap::collect(GcKind kind, GcReason reason) {
   if (in_finalizers_) throw UsageError("marrow: finalizers must not start a collection");
   if (constructing_) throw UsageError("marrow: constructors must not start a collection");
   MARROW_CHECK(!in_gc_, "collect() was called during a collection");
-  if (kind == GcKind::kMinor) collect_minor(reason, false);
-  else collect_major(reason, kind == GcKind::kCompact);
+  if (kind == GcKind::kMinor)
+    collect_minor(reason, false);
+  else
+    collect_major(reason, kind == GcKind::kCompact);
   run_finalizers();
 }
 
@@ -326,7 +341,8 @@ void Heap::enforce_heap_limit(std::size_t extra) {
   provider_.trim(0);
   while (heap_bytes() + extra > config_.heap_limit_bytes) {
     std::size_t needed = heap_bytes() + extra;
-    std::size_t raised = near_limit_callback_ ? near_limit_callback_(config_.heap_limit_bytes, needed) : 0;
+    std::size_t raised =
+        near_limit_callback_ ? near_limit_callback_(config_.heap_limit_bytes, needed) : 0;
     if (raised <= config_.heap_limit_bytes) {
       throw OutOfMemory(fmt::format(
           "marrow: out of memory: heap limit of {} bytes reached ({} committed, {} more needed "
@@ -390,7 +406,9 @@ bool Heap::remove_gc_listener(std::uint64_t id) {
   return false;
 }
 
-std::size_t Heap::heap_bytes() const { return nursery_.committed_bytes() + provider_.committed_bytes(); }
+std::size_t Heap::heap_bytes() const {
+  return nursery_.committed_bytes() + provider_.committed_bytes();
+}
 
 std::size_t Heap::bytes_in_use() const {
   return std::size_t(top_ - nursery_.eden_start()) + nursery_.from_space().used() +
@@ -411,10 +429,13 @@ const HeapStats& Heap::stats() {
 }
 
 void Heap::after_collection(GcKind kind, GcReason reason, std::chrono::nanoseconds pause,
-                            std::size_t bytes_before, std::size_t live_before, std::size_t promoted) {
+                            std::size_t bytes_before, std::size_t live_before,
+                            std::size_t promoted) {
   HeapStats& s = stats_;
-  if (kind == GcKind::kMinor) ++s.minor_collections;
-  else ++s.major_collections;
+  if (kind == GcKind::kMinor)
+    ++s.minor_collections;
+  else
+    ++s.major_collections;
   if (kind == GcKind::kCompact) ++s.compactions;
   s.total_pause += pause;
   s.last_pause = pause;

@@ -157,8 +157,8 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   std::size_t old_live = 0;
   for (Page* p : old_.pages()) old_live += p->live_bytes;
   double fragmentation = old_area == 0 ? 0.0 : 1.0 - double(old_live) / double(old_area);
-  bool compact = force_compact ||
-                 (old_.pages().size() >= 8 && fragmentation > config_.compaction_threshold);
+  bool compact =
+      force_compact || (old_.pages().size() >= 8 && fragmentation > config_.compaction_threshold);
   std::size_t old_before = old_.allocated_bytes();
   if (compact) {
     compact_old_space();
@@ -180,14 +180,16 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   std::size_t trigger = std::max<std::size_t>(std::size_t(double(live) * config_.growth_factor),
                                               live + (std::size_t{4} << 20));
   if (config_.heap_limit_bytes != 0) {
-    std::size_t room = config_.heap_limit_bytes - std::min(config_.heap_limit_bytes, nursery_.committed_bytes());
+    std::size_t room =
+        config_.heap_limit_bytes - std::min(config_.heap_limit_bytes, nursery_.committed_bytes());
     trigger = std::min(trigger, std::max(room, live + kPageSize));
   }
   next_major_trigger_ = trigger;
 
   in_gc_ = false;
   if (config_.verify_heap) verify_heap();
-  auto pause = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+  auto pause =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
   GcKind kind = compact ? GcKind::kCompact : GcKind::kMajor;
   if (compact && !force_compact) reason = GcReason::kFragmentation;
   after_collection(kind, reason, pause, bytes_before, live_before, promoted);
@@ -343,7 +345,8 @@ void Heap::compact_old_space() {
 
   // Free space: the gaps, the rest of the cursor's page (the new LAB), empty pages.
   for (auto [p, n] : gaps) old_.add_free(p, n);
-  for (std::size_t k = cursor_page + 1; k < candidates.size(); ++k) old_.release_page(candidates[k]);
+  for (std::size_t k = cursor_page + 1; k < candidates.size(); ++k)
+    old_.release_page(candidates[k]);
   if (!candidates.empty()) {
     Page* last = candidates[cursor_page];
     if (cursor == last->area_start()) {

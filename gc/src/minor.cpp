@@ -125,8 +125,10 @@ class MinorCollector final : public Tracer {
             *slot = reinterpret_cast<std::uintptr_t>(q);
             keep = nursery_.contains(q);
           }
-          if (!keep) bits[w] &= ~(std::uint64_t{1} << b);
-          else any = true;
+          if (!keep)
+            bits[w] &= ~(std::uint64_t{1} << b);
+          else
+            any = true;
         }
       }
       if (any) heap_.remember_page(page);

@@ -30,7 +30,8 @@ class Verifier final : public Tracer {
       holder_ = start;
       holder_old_ = holder_old;
       HeaderWord hw = *reinterpret_cast<HeaderWord*>(start);
-      if (auto trace = type_info(header_type(hw)).trace) trace(static_cast<Object*>(object_of(start)), *this);
+      if (auto trace = type_info(header_type(hw)).trace)
+        trace(static_cast<Object*>(object_of(start)), *this);
     }
     // Roots.
     holder_ = nullptr;
@@ -46,7 +47,8 @@ class Verifier final : public Tracer {
     h.old_.for_each_free_chunk([&](std::byte* p, std::size_t size) {
       HeaderWord hw = *reinterpret_cast<HeaderWord*>(p);
       if (header_type(hw) != kFreeChunkType || header_size_bytes(hw) != size)
-        problem(fmt::format("free-list chunk at {} has a header that does not say free/{}", (void*)p, size));
+        problem(fmt::format("free-list chunk at {} has a header that does not say free/{}",
+                            (void*)p, size));
       bool in_page = false;
       for (Page* pg : h.old_.pages()) in_page |= pg->contains(p);
       if (!in_page) problem(fmt::format("free-list chunk at {} lies outside old space", (void*)p));
@@ -68,9 +70,10 @@ class Verifier final : public Tracer {
       bool remembered = (*reinterpret_cast<HeaderWord*>(holder_) & kRememberedBit) != 0 ||
                         page->is_slot_remembered(slot);
       if (!remembered)
-        problem(fmt::format("old object {} ({}) points to young {} through an unremembered slot "
-                            "(a store that bypassed the write barrier?)",
-                            object_of(holder_), type_name(holder_), (void*)p));
+        problem(
+            fmt::format("old object {} ({}) points to young {} through an unremembered slot "
+                        "(a store that bypassed the write barrier?)",
+                        object_of(holder_), type_name(holder_), (void*)p));
     }
     return p;
   }
@@ -79,7 +82,8 @@ class Verifier final : public Tracer {
   std::size_t walk(const char* space, std::byte* p, std::byte* end, Page* page = nullptr) {
     std::size_t count = 0;
     bool old = page != nullptr;
-    if (page != nullptr && page->magic != kPageMagic) problem(fmt::format("{} page {} has a bad magic", space, (void*)page));
+    if (page != nullptr && page->magic != kPageMagic)
+      problem(fmt::format("{} page {} has a bad magic", space, (void*)page));
     while (p < end) {
       HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
       std::size_t size = header_size_bytes(h);
@@ -93,12 +97,14 @@ class Verifier final : public Tracer {
       }
       std::uint32_t type = header_type(h);
       if (!is_registered_type(type)) {
-        problem(fmt::format("object at {} in {} has an unknown type index {}", (void*)p, space, type));
+        problem(
+            fmt::format("object at {} in {} has an unknown type index {}", (void*)p, space, type));
         return count;
       }
       if (h & kMarkBit) problem(fmt::format("mark bit left set at {} in {}", (void*)p, space));
       if (!is_free_type(type)) {
-        if (size < kMinObjectSize) problem(fmt::format("object at {} smaller than the minimum", (void*)p));
+        if (size < kMinObjectSize)
+          problem(fmt::format("object at {} smaller than the minimum", (void*)p));
         starts_.push_back(p);
         objects_.emplace_back(p, old);
         ++count;
@@ -111,9 +117,12 @@ class Verifier final : public Tracer {
   void check_target(Object* p, const char* what) {
     auto* start = reinterpret_cast<std::byte*>(header_of(p));
     if (!std::binary_search(starts_.begin(), starts_.end(), start)) {
-      std::string from = holder_ ? fmt::format("object {} ({})", object_of(holder_), type_name(holder_)) : std::string("a root");
-      problem(fmt::format("{} from {} points to {}, which is not the start of a live-formatted object",
-                          what, from, (void*)p));
+      std::string from = holder_
+                             ? fmt::format("object {} ({})", object_of(holder_), type_name(holder_))
+                             : std::string("a root");
+      problem(
+          fmt::format("{} from {} points to {}, which is not the start of a live-formatted object",
+                      what, from, (void*)p));
     }
   }
 

@@ -7,8 +7,7 @@
 namespace marrow::internal {
 
 void check_failed(const char* file, int line, const char* condition, const char* rule) noexcept {
-  std::fprintf(stderr, "marrow: check failed: %s\n  (%s at %s:%d)\n", rule, condition, file,
-               line);
+  std::fprintf(stderr, "marrow: check failed: %s\n  (%s at %s:%d)\n", rule, condition, file, line);
   std::fflush(stderr);
   std::abort();
 }

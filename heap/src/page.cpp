@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <cstring>
-#include <new>
 #include <mutex>
+#include <new>
 
 #include "marrow/heap/check.hpp"
 

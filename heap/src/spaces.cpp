@@ -73,7 +73,8 @@ void OldSpace::reset_free_lists() noexcept {
 
 void OldSpace::retire_lab() noexcept {
   // The rest of the LAB is already a filler; give it to a free list when it is usable.
-  if (lab_page_ != nullptr && lab_.top < lab_.end) add_free(lab_.top, std::size_t(lab_.end - lab_.top));
+  if (lab_page_ != nullptr && lab_.top < lab_.end)
+    add_free(lab_.top, std::size_t(lab_.end - lab_.top));
   lab_ = {};
   lab_page_ = nullptr;
 }

@@ -18,7 +18,8 @@ std::uint64_t Runtime::on_gc(std::function<void(const GcEvent&)> listener) {
 }
 bool Runtime::remove_gc_listener(std::uint64_t id) { return heap_.remove_gc_listener(id); }
 
-void Runtime::set_near_heap_limit_callback(std::function<std::size_t(std::size_t, std::size_t)> cb) {
+void Runtime::set_near_heap_limit_callback(
+    std::function<std::size_t(std::size_t, std::size_t)> cb) {
   heap_.set_near_heap_limit_callback(std::move(cb));
 }
 
@@ -56,15 +57,15 @@ void Runtime::throw_bad_size(std::size_t fixed, std::size_t extra) {
 
 // ---- Handle scopes -------------------------------------------------------------------
 
-HandleScope::HandleScope(Runtime& rt)
-    : rt_(rt), area_(rt.heap_for_internal_use().handles_) {
+HandleScope::HandleScope(Runtime& rt) : rt_(rt), area_(rt.heap_for_internal_use().handles_) {
   rt.heap_for_internal_use().check_thread();
   saved_next_ = area_.next;
   saved_limit_ = area_.limit;
   saved_block_ = area_.block;
   saved_depth_ = area_.depth;
   if (area_.next == nullptr) {
-    if (area_.blocks.empty()) area_.blocks.push_back(new Object*[internal::HandleArea::kBlockSlots]);
+    if (area_.blocks.empty())
+      area_.blocks.push_back(new Object*[internal::HandleArea::kBlockSlots]);
     area_.block = 0;
     area_.next = area_.blocks[0];
     area_.limit = area_.next + internal::HandleArea::kBlockSlots;

@@ -29,13 +29,32 @@ constexpr int kMaxConstants = 256;
 // the depth themselves).
 int stack_effect(Op op) {
   switch (op) {
-    case Op::kConstant: case Op::kNil: case Op::kTrue: case Op::kFalse: case Op::kGetLocal:
-    case Op::kGetGlobal: case Op::kGetUpvalue: case Op::kClosure: case Op::kClass:
+    case Op::kConstant:
+    case Op::kNil:
+    case Op::kTrue:
+    case Op::kFalse:
+    case Op::kGetLocal:
+    case Op::kGetGlobal:
+    case Op::kGetUpvalue:
+    case Op::kClosure:
+    case Op::kClass:
       return 1;
-    case Op::kPop: case Op::kDefineGlobal: case Op::kSetProperty: case Op::kGetSuper:
-    case Op::kEqual: case Op::kGreater: case Op::kLess: case Op::kAdd: case Op::kSubtract:
-    case Op::kMultiply: case Op::kDivide: case Op::kPrint: case Op::kCloseUpvalue:
-    case Op::kReturn: case Op::kInherit: case Op::kMethod:
+    case Op::kPop:
+    case Op::kDefineGlobal:
+    case Op::kSetProperty:
+    case Op::kGetSuper:
+    case Op::kEqual:
+    case Op::kGreater:
+    case Op::kLess:
+    case Op::kAdd:
+    case Op::kSubtract:
+    case Op::kMultiply:
+    case Op::kDivide:
+    case Op::kPrint:
+    case Op::kCloseUpvalue:
+    case Op::kReturn:
+    case Op::kInherit:
+    case Op::kMethod:
       return -1;
     default:
       return 0;
@@ -157,8 +176,14 @@ void Compiler::synchronize() {
   while (current_.type != Tok::kEof) {
     if (previous_.type == Tok::kSemicolon) return;
     switch (current_.type) {
-      case Tok::kClass: case Tok::kFun: case Tok::kVar: case Tok::kFor: case Tok::kIf:
-      case Tok::kWhile: case Tok::kPrint: case Tok::kReturn:
+      case Tok::kClass:
+      case Tok::kFun:
+      case Tok::kVar:
+      case Tok::kFor:
+      case Tok::kIf:
+      case Tok::kWhile:
+      case Tok::kPrint:
+      case Tok::kReturn:
         return;
       default:
         break;
@@ -228,10 +253,17 @@ int Compiler::emit_condition_jump(bool* fused) {
   if (fs->last_op_start >= 0 && fs->last_op_start == end - 1 && fs->last_jump_target != end) {
     Op fused_op = Op::kCount;
     switch (static_cast<Op>(fs->code[static_cast<std::size_t>(end - 1)])) {
-      case Op::kLess: fused_op = Op::kJumpIfNotLess; break;
-      case Op::kGreater: fused_op = Op::kJumpIfNotGreater; break;
-      case Op::kEqual: fused_op = Op::kJumpIfNotEqual; break;
-      default: break;
+      case Op::kLess:
+        fused_op = Op::kJumpIfNotLess;
+        break;
+      case Op::kGreater:
+        fused_op = Op::kJumpIfNotGreater;
+        break;
+      case Op::kEqual:
+        fused_op = Op::kJumpIfNotEqual;
+        break;
+      default:
+        break;
     }
     if (fused_op != Op::kCount) {
       fs->code[static_cast<std::size_t>(end - 1)] = static_cast<std::uint8_t>(fused_op);
@@ -294,9 +326,8 @@ void Compiler::begin_function(FunctionState& fs, FunctionKind kind) {
     fs.name = vm_.intern(previous_.text());  // fs is a root already
   }
   // Slot 0 holds the callee (functions) or the receiver (methods).
-  Token slot0 = synthetic_token(kind == FunctionKind::kFunction || kind == FunctionKind::kScript
-                                    ? ""
-                                    : "this");
+  Token slot0 = synthetic_token(
+      kind == FunctionKind::kFunction || kind == FunctionKind::kScript ? "" : "this");
   fs.locals.push_back(LocalVar{slot0, 0, false});
   adjust_stack(1);
 }
@@ -545,17 +576,41 @@ void Compiler::binary(bool) {
   switch (op) {
     // a != b is !(a == b), a >= b is !(a < b), a <= b is !(a > b): as in clox, which
     // is what makes NaN >= 1 true.
-    case Tok::kBangEqual: emit_op(Op::kEqual); emit_op(Op::kNot); break;
-    case Tok::kEqualEqual: emit_op(Op::kEqual); break;
-    case Tok::kGreater: emit_op(Op::kGreater); break;
-    case Tok::kGreaterEqual: emit_op(Op::kLess); emit_op(Op::kNot); break;
-    case Tok::kLess: emit_op(Op::kLess); break;
-    case Tok::kLessEqual: emit_op(Op::kGreater); emit_op(Op::kNot); break;
-    case Tok::kPlus: emit_op(Op::kAdd); break;
-    case Tok::kMinus: emit_op(Op::kSubtract); break;
-    case Tok::kStar: emit_op(Op::kMultiply); break;
-    case Tok::kSlash: emit_op(Op::kDivide); break;
-    default: break;
+    case Tok::kBangEqual:
+      emit_op(Op::kEqual);
+      emit_op(Op::kNot);
+      break;
+    case Tok::kEqualEqual:
+      emit_op(Op::kEqual);
+      break;
+    case Tok::kGreater:
+      emit_op(Op::kGreater);
+      break;
+    case Tok::kGreaterEqual:
+      emit_op(Op::kLess);
+      emit_op(Op::kNot);
+      break;
+    case Tok::kLess:
+      emit_op(Op::kLess);
+      break;
+    case Tok::kLessEqual:
+      emit_op(Op::kGreater);
+      emit_op(Op::kNot);
+      break;
+    case Tok::kPlus:
+      emit_op(Op::kAdd);
+      break;
+    case Tok::kMinus:
+      emit_op(Op::kSubtract);
+      break;
+    case Tok::kStar:
+      emit_op(Op::kMultiply);
+      break;
+    case Tok::kSlash:
+      emit_op(Op::kDivide);
+      break;
+    default:
+      break;
   }
 }
 
@@ -572,10 +627,17 @@ void Compiler::string(bool) {
 
 void Compiler::literal(bool) {
   switch (previous_.type) {
-    case Tok::kFalse: emit_op(Op::kFalse); break;
-    case Tok::kNil: emit_op(Op::kNil); break;
-    case Tok::kTrue: emit_op(Op::kTrue); break;
-    default: break;
+    case Tok::kFalse:
+      emit_op(Op::kFalse);
+      break;
+    case Tok::kNil:
+      emit_op(Op::kNil);
+      break;
+    case Tok::kTrue:
+      emit_op(Op::kTrue);
+      break;
+    default:
+      break;
   }
 }
 
@@ -861,8 +923,7 @@ void Compiler::return_statement() {
   if (match(Tok::kSemicolon)) {
     emit_return();
   } else {
-    if (fs_->kind == FunctionKind::kInitializer)
-      error("Can't return a value from an initializer.");
+    if (fs_->kind == FunctionKind::kInitializer) error("Can't return a value from an initializer.");
     expression();
     consume(Tok::kSemicolon, "Expect ';' after return value.");
     emit_op(Op::kReturn);

@@ -35,7 +35,16 @@ class Compiler {
  private:
   enum class FunctionKind : std::uint8_t { kScript, kFunction, kMethod, kInitializer };
   enum class Prec : std::uint8_t {
-    kNone, kAssignment, kOr, kAnd, kEquality, kComparison, kTerm, kFactor, kUnary, kCall,
+    kNone,
+    kAssignment,
+    kOr,
+    kAnd,
+    kEquality,
+    kComparison,
+    kTerm,
+    kFactor,
+    kUnary,
+    kCall,
     kPrimary
   };
   using ParseFn = void (Compiler::*)(bool can_assign);
@@ -61,10 +70,10 @@ class Compiler {
         : constants(scratch), code(scratch), lines(scratch), locals(scratch), upvalues(scratch) {}
     FunctionState* enclosing = nullptr;
     FunctionKind kind = FunctionKind::kScript;
-    ObjString* name = nullptr;     // root
-    ObjFunction* object = nullptr;  // root: set while end_function builds it
+    ObjString* name = nullptr;             // root
+    ObjFunction* object = nullptr;         // root: set while end_function builds it
     ValueArray* constant_array = nullptr;  // root: idem
-    std::pmr::vector<Value> constants;  // roots
+    std::pmr::vector<Value> constants;     // roots
     std::pmr::vector<std::uint8_t> code;
     std::pmr::vector<std::uint32_t> lines;
     std::pmr::vector<LocalVar> locals;

@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
       } else if (std::strncmp(arg, "--gc-stress=", 12) == 0) {
         char* end = nullptr;
         unsigned long long n = std::strtoull(arg + 12, &end, 10);
-        if (end == arg + 12 || *end != '\0') throw std::invalid_argument("--gc-stress needs a number");
+        if (end == arg + 12 || *end != '\0')
+          throw std::invalid_argument("--gc-stress needs a number");
         config.stress_interval = n;
       } else if (std::strcmp(arg, "--verify-heap") == 0) {
         config.verify_heap = true;

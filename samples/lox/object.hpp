@@ -33,9 +33,7 @@ struct Obj : marrow::Object {
   ObjType type;
 };
 
-inline bool is_obj_type(Value v, ObjType t) {
-  return v.is_object() && v.as<Obj>()->type == t;
-}
+inline bool is_obj_type(Value v, ObjType t) { return v.is_object() && v.as<Obj>()->type == t; }
 
 // Trailing-storage helpers: make_sized puts the extra bytes right after sizeof(T).
 template <class Elem, class T>
@@ -52,7 +50,8 @@ struct ObjString : Obj {
   ObjString(std::uint32_t len, std::uint32_t h) : Obj(ObjType::kString), hash(h), length(len) {}
   char* chars() { return trailing<char>(this); }
   const char* chars() const {
-    return reinterpret_cast<const char*>(reinterpret_cast<const std::byte*>(this) + sizeof(ObjString));
+    return reinterpret_cast<const char*>(reinterpret_cast<const std::byte*>(this) +
+                                         sizeof(ObjString));
   }
   std::uint32_t hash;
   std::uint32_t length;
@@ -86,7 +85,7 @@ struct ObjFunction : Obj {
   std::uint16_t upvalue_count = 0;
   std::uint32_t max_stack = 0;  // value-stack slots a frame of this function can use
   std::uint32_t code_size = 0;
-  const std::uint8_t* code = nullptr;   // off-heap (VM code arena)
+  const std::uint8_t* code = nullptr;    // off-heap (VM code arena)
   const std::uint32_t* lines = nullptr;  // off-heap: source line of each code byte
   Member<ObjString> name;                // null for the top-level script
   Member<ValueArray> constants;

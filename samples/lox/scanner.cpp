@@ -82,34 +82,50 @@ Tok Scanner::identifier_type() const {
   };
   std::size_t len = static_cast<std::size_t>(current_ - start_);
   switch (start_[0]) {
-    case 'a': return rest(1, "nd", Tok::kAnd);
-    case 'c': return rest(1, "lass", Tok::kClass);
-    case 'e': return rest(1, "lse", Tok::kElse);
+    case 'a':
+      return rest(1, "nd", Tok::kAnd);
+    case 'c':
+      return rest(1, "lass", Tok::kClass);
+    case 'e':
+      return rest(1, "lse", Tok::kElse);
     case 'f':
       if (len > 1) {
         switch (start_[1]) {
-          case 'a': return rest(2, "lse", Tok::kFalse);
-          case 'o': return rest(2, "r", Tok::kFor);
-          case 'u': return rest(2, "n", Tok::kFun);
+          case 'a':
+            return rest(2, "lse", Tok::kFalse);
+          case 'o':
+            return rest(2, "r", Tok::kFor);
+          case 'u':
+            return rest(2, "n", Tok::kFun);
         }
       }
       break;
-    case 'i': return rest(1, "f", Tok::kIf);
-    case 'n': return rest(1, "il", Tok::kNil);
-    case 'o': return rest(1, "r", Tok::kOr);
-    case 'p': return rest(1, "rint", Tok::kPrint);
-    case 'r': return rest(1, "eturn", Tok::kReturn);
-    case 's': return rest(1, "uper", Tok::kSuper);
+    case 'i':
+      return rest(1, "f", Tok::kIf);
+    case 'n':
+      return rest(1, "il", Tok::kNil);
+    case 'o':
+      return rest(1, "r", Tok::kOr);
+    case 'p':
+      return rest(1, "rint", Tok::kPrint);
+    case 'r':
+      return rest(1, "eturn", Tok::kReturn);
+    case 's':
+      return rest(1, "uper", Tok::kSuper);
     case 't':
       if (len > 1) {
         switch (start_[1]) {
-          case 'h': return rest(2, "is", Tok::kThis);
-          case 'r': return rest(2, "ue", Tok::kTrue);
+          case 'h':
+            return rest(2, "is", Tok::kThis);
+          case 'r':
+            return rest(2, "ue", Tok::kTrue);
         }
       }
       break;
-    case 'v': return rest(1, "ar", Tok::kVar);
-    case 'w': return rest(1, "hile", Tok::kWhile);
+    case 'v':
+      return rest(1, "ar", Tok::kVar);
+    case 'w':
+      return rest(1, "hile", Tok::kWhile);
   }
   return Tok::kIdentifier;
 }
@@ -129,22 +145,38 @@ Token Scanner::next() {
   if (is_digit(c)) return number();
 
   switch (c) {
-    case '(': return make(Tok::kLeftParen);
-    case ')': return make(Tok::kRightParen);
-    case '{': return make(Tok::kLeftBrace);
-    case '}': return make(Tok::kRightBrace);
-    case ';': return make(Tok::kSemicolon);
-    case ',': return make(Tok::kComma);
-    case '.': return make(Tok::kDot);
-    case '-': return make(Tok::kMinus);
-    case '+': return make(Tok::kPlus);
-    case '/': return make(Tok::kSlash);
-    case '*': return make(Tok::kStar);
-    case '!': return make(match('=') ? Tok::kBangEqual : Tok::kBang);
-    case '=': return make(match('=') ? Tok::kEqualEqual : Tok::kEqual);
-    case '<': return make(match('=') ? Tok::kLessEqual : Tok::kLess);
-    case '>': return make(match('=') ? Tok::kGreaterEqual : Tok::kGreater);
-    case '"': return string();
+    case '(':
+      return make(Tok::kLeftParen);
+    case ')':
+      return make(Tok::kRightParen);
+    case '{':
+      return make(Tok::kLeftBrace);
+    case '}':
+      return make(Tok::kRightBrace);
+    case ';':
+      return make(Tok::kSemicolon);
+    case ',':
+      return make(Tok::kComma);
+    case '.':
+      return make(Tok::kDot);
+    case '-':
+      return make(Tok::kMinus);
+    case '+':
+      return make(Tok::kPlus);
+    case '/':
+      return make(Tok::kSlash);
+    case '*':
+      return make(Tok::kStar);
+    case '!':
+      return make(match('=') ? Tok::kBangEqual : Tok::kBang);
+    case '=':
+      return make(match('=') ? Tok::kEqualEqual : Tok::kEqual);
+    case '<':
+      return make(match('=') ? Tok::kLessEqual : Tok::kLess);
+    case '>':
+      return make(match('=') ? Tok::kGreaterEqual : Tok::kGreater);
+    case '"':
+      return string();
   }
   return error("Unexpected character.");
 }

@@ -256,19 +256,31 @@ void Vm::print_value(std::FILE* out, Value v) {
       std::fwrite(s->chars(), 1, s->length, out);
       break;
     }
-    case ObjType::kFunction: print_function(static_cast<ObjFunction*>(o)); break;
-    case ObjType::kNative: std::fputs("<native fn>", out); break;
-    case ObjType::kClosure: print_function(static_cast<ObjClosure*>(o)->function.get()); break;
-    case ObjType::kClass: std::fputs(static_cast<ObjClass*>(o)->name->chars(), out); break;
+    case ObjType::kFunction:
+      print_function(static_cast<ObjFunction*>(o));
+      break;
+    case ObjType::kNative:
+      std::fputs("<native fn>", out);
+      break;
+    case ObjType::kClosure:
+      print_function(static_cast<ObjClosure*>(o)->function.get());
+      break;
+    case ObjType::kClass:
+      std::fputs(static_cast<ObjClass*>(o)->name->chars(), out);
+      break;
     case ObjType::kInstance:
       std::fprintf(out, "%s instance", static_cast<ObjInstance*>(o)->klass->name->chars());
       break;
     case ObjType::kBoundMethod:
       print_function(static_cast<ObjBoundMethod*>(o)->method->function.get());
       break;
-    case ObjType::kUpvalue: std::fputs("upvalue", out); break;
+    case ObjType::kUpvalue:
+      std::fputs("upvalue", out);
+      break;
     case ObjType::kValueArray:
-    case ObjType::kTable: std::fputs("<internal>", out); break;
+    case ObjType::kTable:
+      std::fputs("<internal>", out);
+      break;
   }
 }
 
@@ -462,7 +474,8 @@ bool Vm::set_field_in_place(ObjInstance* instance, ObjString* key, Value value) 
   } else {
     if (instance->inline_capacity == 0) return false;
     e = table_find(instance->inline_entries(), instance->inline_capacity, key);
-    if (e->key.get() == nullptr && !table_has_room(instance->inline_count, instance->inline_capacity))
+    if (e->key.get() == nullptr &&
+        !table_has_room(instance->inline_count, instance->inline_capacity))
       return false;
     count = &instance->inline_count;
   }
@@ -577,11 +590,11 @@ InterpretResult Vm::execute() {
   Member<Value>* k;  // the current function's constants (managed: RELOAD_K after a GC)
   Value* globals = globals_.data();  // fixed while running: only the compiler adds slots
 
-#define LOAD_FRAME()                                  \
-  do {                                                \
-    frame = &frames_[frame_count_ - 1];               \
-    ip = frame->ip;                                   \
-    slots = frame->slots;                             \
+#define LOAD_FRAME()                                   \
+  do {                                                 \
+    frame = &frames_[frame_count_ - 1];                \
+    ip = frame->ip;                                    \
+    slots = frame->slots;                              \
     k = frame->closure->function->constants->values(); \
   } while (0)
 #define SYNC() (frame->ip = ip, stack_top_ = sp)
@@ -600,11 +613,11 @@ InterpretResult Vm::execute() {
   do {                                     \
     return InterpretResult::kRuntimeError; \
   } while (0)
-#define NUMBER_OPERANDS()                                                         \
-  if (!sp[-1].is_number() || !sp[-2].is_number()) [[unlikely]]                   \
-    RUNTIME_ERROR("Operands must be numbers.");                                   \
-  double b = sp[-1].as_number();                                                  \
-  double a = sp[-2].as_number();                                                  \
+#define NUMBER_OPERANDS()                                      \
+  if (!sp[-1].is_number() || !sp[-2].is_number()) [[unlikely]] \
+    RUNTIME_ERROR("Operands must be numbers.");                \
+  double b = sp[-1].as_number();                               \
+  double a = sp[-2].as_number();                               \
   --sp
 
   static void* const kDispatch[] = {
@@ -616,34 +629,33 @@ InterpretResult Vm::execute() {
 #define DISPATCH() goto* kDispatch[*ip++]
 #else
   // Debug builds check the compiler's stack-depth bound before every instruction.
-#define DISPATCH()                                                                    \
-  do {                                                                                \
-    if (sp > slots + frame->closure->function->max_stack + kStackSlack) {             \
-      std::fprintf(stderr, "lox: the value stack outgrew the compiler's bound\n");     \
-      std::abort();                                                                   \
-    }                                                                                 \
-    goto* kDispatch[*ip++];                                                           \
+#define DISPATCH()                                                                 \
+  do {                                                                             \
+    if (sp > slots + frame->closure->function->max_stack + kStackSlack) {          \
+      std::fprintf(stderr, "lox: the value stack outgrew the compiler's bound\n"); \
+      std::abort();                                                                \
+    }                                                                              \
+    goto* kDispatch[*ip++];                                                        \
   } while (0)
 #endif
 // Pushes a frame for `closure` with argc arguments on the stack: no allocation, no helper.
-#define CALL_CLOSURE(closure_expr, argc_expr)                                               \
-  do {                                                                                      \
-    ObjClosure* callee_closure = (closure_expr);                                            \
-    int call_argc = (argc_expr);                                                            \
-    ObjFunction* fn = callee_closure->function.get();                                       \
-    if (call_argc != fn->arity) [[unlikely]]                                                \
-      RUNTIME_ERROR("Expected %d arguments but got %d.", fn->arity, call_argc);             \
-    Value* base = sp - call_argc - 1;                                                       \
-    if (frame_count_ == kFramesMax ||                                                       \
-        static_cast<std::size_t>(stack_end_ - base) < fn->max_stack + kStackSlack)          \
-        [[unlikely]]                                                                        \
-      RUNTIME_ERROR("Stack overflow.");                                                     \
-    frame->ip = ip;                                                                         \
-    frame = &frames_[frame_count_++];                                                       \
-    frame->closure = callee_closure;                                                        \
-    frame->slots = slots = base;                                                            \
-    ip = fn->code;                                                                          \
-    k = fn->constants->values();                                                            \
+#define CALL_CLOSURE(closure_expr, argc_expr)                                                   \
+  do {                                                                                          \
+    ObjClosure* callee_closure = (closure_expr);                                                \
+    int call_argc = (argc_expr);                                                                \
+    ObjFunction* fn = callee_closure->function.get();                                           \
+    if (call_argc != fn->arity) [[unlikely]]                                                    \
+      RUNTIME_ERROR("Expected %d arguments but got %d.", fn->arity, call_argc);                 \
+    Value* base = sp - call_argc - 1;                                                           \
+    if (frame_count_ == kFramesMax ||                                                           \
+        static_cast<std::size_t>(stack_end_ - base) < fn->max_stack + kStackSlack) [[unlikely]] \
+      RUNTIME_ERROR("Stack overflow.");                                                         \
+    frame->ip = ip;                                                                             \
+    frame = &frames_[frame_count_++];                                                           \
+    frame->closure = callee_closure;                                                            \
+    frame->slots = slots = base;                                                                \
+    ip = fn->code;                                                                              \
+    k = fn->constants->values();                                                                \
   } while (0)
 
   LOAD_FRAME();
@@ -670,7 +682,7 @@ op_kGetLocal:
 op_kSetLocal:
   slots[READ_BYTE()] = sp[-1];
   DISPATCH();
-op_kGetGlobal: {
+op_kGetGlobal : {
   std::uint16_t g = READ_SHORT();
   Value v = globals[g];
   if (v.raw_bits() == kUndefinedBits) [[unlikely]]
@@ -681,7 +693,7 @@ op_kGetGlobal: {
 op_kDefineGlobal:
   globals[READ_SHORT()] = *--sp;
   DISPATCH();
-op_kSetGlobal: {
+op_kSetGlobal : {
   std::uint16_t g = READ_SHORT();
   if (globals[g].raw_bits() == kUndefinedBits) [[unlikely]]
     RUNTIME_ERROR("Undefined variable '%s'.", global_names_[g]->chars());
@@ -694,7 +706,7 @@ op_kGetUpvalue:
 op_kSetUpvalue:
   frame->closure->upvalues()[READ_BYTE()]->set(sp[-1]);
   DISPATCH();
-op_kGetProperty: {
+op_kGetProperty : {
   Value receiver = sp[-1];
   if (!is_obj_type(receiver, ObjType::kInstance)) [[unlikely]]
     RUNTIME_ERROR("Only instances have properties.");
@@ -709,7 +721,7 @@ op_kGetProperty: {
   RELOAD_K();
   DISPATCH();
 }
-op_kGetThisProperty: {
+op_kGetThisProperty : {
   // Slot 0 of a method is always its instance: no type check.
   auto* instance = slots[0].as<ObjInstance>();
   ObjString* name = READ_STRING();
@@ -723,7 +735,7 @@ op_kGetThisProperty: {
   RELOAD_K();
   DISPATCH();
 }
-op_kSetProperty: {
+op_kSetProperty : {
   Value target = sp[-2];
   if (!is_obj_type(target, ObjType::kInstance)) [[unlikely]]
     RUNTIME_ERROR("Only instances have fields.");
@@ -738,7 +750,7 @@ op_kSetProperty: {
   --sp;
   DISPATCH();
 }
-op_kGetSuper: {
+op_kGetSuper : {
   ObjString* name = READ_STRING();
   auto* superclass = (*--sp).as<ObjClass>();
   SYNC();
@@ -746,22 +758,22 @@ op_kGetSuper: {
   RELOAD_K();
   DISPATCH();
 }
-op_kEqual: {
+op_kEqual : {
   Value b = *--sp;
   sp[-1] = Value::boolean(values_equal(sp[-1], b));
   DISPATCH();
 }
-op_kGreater: {
+op_kGreater : {
   NUMBER_OPERANDS();
   sp[-1] = Value::boolean(a > b);
   DISPATCH();
 }
-op_kLess: {
+op_kLess : {
   NUMBER_OPERANDS();
   sp[-1] = Value::boolean(a < b);
   DISPATCH();
 }
-op_kAdd: {
+op_kAdd : {
   Value b = sp[-1];
   Value a = sp[-2];
   if (a.is_number() && b.is_number()) [[likely]] {
@@ -777,17 +789,17 @@ op_kAdd: {
   }
   DISPATCH();
 }
-op_kSubtract: {
+op_kSubtract : {
   NUMBER_OPERANDS();
   sp[-1] = Value::number(a - b);
   DISPATCH();
 }
-op_kMultiply: {
+op_kMultiply : {
   NUMBER_OPERANDS();
   sp[-1] = Value::number(a * b);
   DISPATCH();
 }
-op_kDivide: {
+op_kDivide : {
   NUMBER_OPERANDS();
   sp[-1] = Value::number(a / b);
   DISPATCH();
@@ -804,36 +816,36 @@ op_kPrint:
   print_value(stdout, *--sp);
   std::fputc('\n', stdout);
   DISPATCH();
-op_kJump: {
+op_kJump : {
   std::uint16_t offset = READ_SHORT();
   ip += offset;
   DISPATCH();
 }
-op_kJumpIfFalse: {
+op_kJumpIfFalse : {
   std::uint16_t offset = READ_SHORT();
   if (is_falsey(sp[-1])) ip += offset;
   DISPATCH();
 }
-op_kLoop: {
+op_kLoop : {
   std::uint16_t offset = READ_SHORT();
   ip -= offset;
   DISPATCH();
 }
-op_kJumpIfNotLess: {
+op_kJumpIfNotLess : {
   NUMBER_OPERANDS();
   --sp;
   std::uint16_t offset = READ_SHORT();
   if (!(a < b)) ip += offset;
   DISPATCH();
 }
-op_kJumpIfNotGreater: {
+op_kJumpIfNotGreater : {
   NUMBER_OPERANDS();
   --sp;
   std::uint16_t offset = READ_SHORT();
   if (!(a > b)) ip += offset;
   DISPATCH();
 }
-op_kJumpIfNotEqual: {
+op_kJumpIfNotEqual : {
   Value b = sp[-1];
   Value a = sp[-2];
   sp -= 2;
@@ -841,7 +853,7 @@ op_kJumpIfNotEqual: {
   if (!values_equal(a, b)) ip += offset;
   DISPATCH();
 }
-op_kCall: {
+op_kCall : {
   int argc = READ_BYTE();
   Value callee = sp[-1 - argc];
   if (is_obj_type(callee, ObjType::kClosure)) [[likely]] {
@@ -854,7 +866,7 @@ op_kCall: {
   LOAD_FRAME();
   DISPATCH();
 }
-op_kInvoke: {
+op_kInvoke : {
   ObjString* name = READ_STRING();
   int argc = READ_BYTE();
   Value receiver = sp[-1 - argc];
@@ -875,7 +887,7 @@ op_kInvoke: {
   LOAD_FRAME();
   DISPATCH();
 }
-op_kSuperInvoke: {
+op_kSuperInvoke : {
   ObjString* name = READ_STRING();
   int argc = READ_BYTE();
   auto* superclass = (*--sp).as<ObjClass>();
@@ -889,7 +901,7 @@ op_kSuperInvoke: {
   LOAD_FRAME();
   DISPATCH();
 }
-op_kClosure: {
+op_kClosure : {
   std::uint8_t index = READ_BYTE();
   std::uint32_t count = k[index].get().as<ObjFunction>()->upvalue_count;
   SYNC();
@@ -915,7 +927,7 @@ op_kCloseUpvalue:
   close_upvalues(sp - 1);
   --sp;
   DISPATCH();
-op_kReturn: {
+op_kReturn : {
   Value result = *--sp;
   if (open_upvalues_ != nullptr && open_upvalues_->location >= slots) close_upvalues(slots);
   --frame_count_;
@@ -928,7 +940,7 @@ op_kReturn: {
   LOAD_FRAME();
   DISPATCH();
 }
-op_kClass: {
+op_kClass : {
   std::uint8_t index = READ_BYTE();
   SYNC();
   auto* klass = make<ObjClass>();
@@ -937,7 +949,7 @@ op_kClass: {
   *sp++ = Value::object(klass);
   DISPATCH();
 }
-op_kInherit: {
+op_kInherit : {
   if (!is_obj_type(sp[-2], ObjType::kClass)) [[unlikely]]
     RUNTIME_ERROR("Superclass must be a class.");
   TableStore* methods = sp[-2].as<ObjClass>()->methods.get();
@@ -956,7 +968,7 @@ op_kInherit: {
   --sp;
   DISPATCH();
 }
-op_kMethod: {
+op_kMethod : {
   ObjString* name = READ_STRING();
   bool is_init = name == init_string_;
   SYNC();

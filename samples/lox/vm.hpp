@@ -4,11 +4,11 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <new>
-#include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -54,9 +54,9 @@ class InternTable {
 };
 
 struct CallFrame {
-  ObjClosure* closure;       // root slot (traced, rewritten when the closure moves)
-  const std::uint8_t* ip;    // into off-heap code: stable
-  Value* slots;              // into the VM stack: stable
+  ObjClosure* closure;     // root slot (traced, rewritten when the closure moves)
+  const std::uint8_t* ip;  // into off-heap code: stable
+  Value* slots;            // into the VM stack: stable
 };
 
 class Vm final : public marrow::RootSource {

@@ -104,7 +104,8 @@ TEST_CASE("large and immortal holders remember young references") {
   CHECK(mt::space_of(rt, immortal) == Space::kImmortal);
   {
     marrow::HandleScope inner(rt);
-    for (std::size_t i = 0; i < n; i += 512) table->at(i) = rt.make<Node>(static_cast<std::int64_t>(i));
+    for (std::size_t i = 0; i < n; i += 512)
+      table->at(i) = rt.make<Node>(static_cast<std::int64_t>(i));
     immortal->next = rt.make<Node>(100);
     immortal->value = Value::object(rt.make<Node>(101).get());
   }
@@ -168,13 +169,15 @@ TEST_CASE("many old objects each pointing at fresh young objects") {
   for (int round = 0; round < 5; ++round) {
     for (std::size_t i = round % 2; i < n; i += 2) {
       marrow::HandleScope inner(rt);
-      auto fresh = rt.make<Node>(static_cast<std::int64_t>(i * 10 + static_cast<std::size_t>(round)));
+      auto fresh =
+          rt.make<Node>(static_cast<std::int64_t>(i * 10 + static_cast<std::size_t>(round)));
       table->at(i)->other = fresh;
     }
     rt.collect(GcKind::kMinor);
     for (std::size_t i = round % 2; i < n; i += 2) {
       REQUIRE(table->at(i)->other.get() != nullptr);
-      REQUIRE(table->at(i)->other->id == static_cast<std::int64_t>(i * 10 + static_cast<std::size_t>(round)));
+      REQUIRE(table->at(i)->other->id ==
+              static_cast<std::int64_t>(i * 10 + static_cast<std::size_t>(round)));
       REQUIRE(table->at(i)->id == static_cast<std::int64_t>(i));
     }
   }

@@ -88,12 +88,14 @@ TEST_CASE("compaction preserves values, references and trailing bytes") {
   auto table = build(rt, n, 24);
   for (std::size_t i = 0; i < n; ++i) {
     auto* tail = reinterpret_cast<unsigned char*>(table->at(i).get()) + sizeof(Node);
-    for (int b = 0; b < 24; ++b) tail[b] = static_cast<unsigned char>(i + static_cast<std::size_t>(b));
+    for (int b = 0; b < 24; ++b)
+      tail[b] = static_cast<unsigned char>(i + static_cast<std::size_t>(b));
   }
   for (std::size_t i = 0; i < n; ++i)
     if (i % 3 != 0) table->at(i) = nullptr;
   // The survivors point at dead ones through `other`: rewire to survivors only.
-  for (std::size_t i = 0; i < n; i += 3) table->at(i)->other = table->at((i + 3) % n == 0 ? 0 : (i + 3) % n);
+  for (std::size_t i = 0; i < n; i += 3)
+    table->at(i)->other = table->at((i + 3) % n == 0 ? 0 : (i + 3) % n);
   for (int round = 0; round < 2; ++round) {
     rt.collect(GcKind::kCompact);
     for (std::size_t i = 0; i < n; ++i) {
@@ -107,7 +109,8 @@ TEST_CASE("compaction preserves values, references and trailing bytes") {
       std::size_t next = (i + 3) % n == 0 ? 0 : (i + 3) % n;
       if (next % 3 == 0) REQUIRE(x->other->id == static_cast<std::int64_t>(next));
       auto* tail = reinterpret_cast<unsigned char*>(x) + sizeof(Node);
-      for (int b = 0; b < 24; ++b) REQUIRE(tail[b] == static_cast<unsigned char>(i + static_cast<std::size_t>(b)));
+      for (int b = 0; b < 24; ++b)
+        REQUIRE(tail[b] == static_cast<unsigned char>(i + static_cast<std::size_t>(b)));
     }
   }
   MT_CHECK_SOUND(rt);
@@ -144,7 +147,8 @@ TEST_CASE("old-to-young references are kept across compaction") {
   for (std::size_t i = 0; i < n; i += 2) table->at(i) = nullptr;
   {
     marrow::HandleScope inner(rt);
-    for (std::size_t i = 1; i < n; i += 2) table->at(i)->other = rt.make<Node>(-static_cast<std::int64_t>(i));
+    for (std::size_t i = 1; i < n; i += 2)
+      table->at(i)->other = rt.make<Node>(-static_cast<std::int64_t>(i));
   }
   rt.collect(GcKind::kCompact);
   rt.collect(GcKind::kMinor);

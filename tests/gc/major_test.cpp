@@ -147,7 +147,8 @@ TEST_CASE("finalizers run exactly once, after the collection, only for dead obje
         if (i % 2 == 0) keep.emplace_back(rt, f);
       }
     }
-    auto id = rt.on_gc([&](const marrow::GcEvent&) { finalized_during_event = g_finalized.size(); });
+    auto id =
+        rt.on_gc([&](const marrow::GcEvent&) { finalized_during_event = g_finalized.size(); });
     std::size_t before = g_finalized.size();
     rt.collect(GcKind::kMajor);
     rt.remove_gc_listener(id);
@@ -204,7 +205,8 @@ TEST_CASE("immortal objects are kept, never move, and their references are roots
     imm->next = a;
     imm2->value = Value::object(rt.make<Node>(80).get());
   }
-  for (auto kind : {GcKind::kMinor, GcKind::kMajor, GcKind::kMinor, GcKind::kCompact, GcKind::kMajor}) {
+  for (auto kind :
+       {GcKind::kMinor, GcKind::kMajor, GcKind::kMinor, GcKind::kCompact, GcKind::kMajor}) {
     rt.collect(kind);
     CHECK(imm->id == 7);
     CHECK(imm->other.get() == imm2);
@@ -253,9 +255,9 @@ TEST_CASE("RootSource::process_weak sees liveness and forwarding") {
   marrow::Global<Node> keep;
   {
     marrow::HandleScope scope(rt);
-    auto a = rt.make<Node>(1);   // kept by a Global
-    auto b = rt.make<Node>(2);   // only in the weak table: dies
-    auto c = rt.make<Node>(3);   // kept by the strong root slot
+    auto a = rt.make<Node>(1);  // kept by a Global
+    auto b = rt.make<Node>(2);  // only in the weak table: dies
+    auto c = rt.make<Node>(3);  // kept by the strong root slot
     keep = marrow::Global<Node>(rt, a);
     table.strong = c.get();
     table.weak = {a.get(), b.get(), c.get()};

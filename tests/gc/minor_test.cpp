@@ -177,7 +177,7 @@ TEST_CASE("young cycles and young garbage referencing survivors") {
   auto a = rt.make<Node>(1);
   auto b = rt.make<Node>(2);
   a->next = b;
-  b->next = a;  // cycle
+  b->next = a;                        // cycle
   a->value = Value::object(a.get());  // self reference
   marrow::Weak<Node> garbage_watch;
   {

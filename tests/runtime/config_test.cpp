@@ -8,10 +8,11 @@
 
 namespace {
 
-const char* const kVars[] = {"MARROW_NURSERY_BYTES", "MARROW_SURVIVOR_BYTES", "MARROW_TENURE_AGE",
-                             "MARROW_LARGE_OBJECT_BYTES", "MARROW_HEAP_LIMIT", "MARROW_GROWTH_FACTOR",
-                             "MARROW_COMPACTION_THRESHOLD", "MARROW_PAGE_RESERVE",
-                             "MARROW_STRESS_INTERVAL", "MARROW_VERIFY_HEAP", "MARROW_TRACE_GC"};
+const char* const kVars[] = {
+    "MARROW_NURSERY_BYTES",        "MARROW_SURVIVOR_BYTES", "MARROW_TENURE_AGE",
+    "MARROW_LARGE_OBJECT_BYTES",   "MARROW_HEAP_LIMIT",     "MARROW_GROWTH_FACTOR",
+    "MARROW_COMPACTION_THRESHOLD", "MARROW_PAGE_RESERVE",   "MARROW_STRESS_INTERVAL",
+    "MARROW_VERIFY_HEAP",          "MARROW_TRACE_GC"};
 
 /// Saves every MARROW_* variable, clears them, and restores them on destruction.
 struct EnvGuard {
@@ -25,8 +26,10 @@ struct EnvGuard {
   }
   ~EnvGuard() {
     for (auto& [name, value] : saved) {
-      if (value) setenv(name.c_str(), value->c_str(), 1);
-      else unsetenv(name.c_str());
+      if (value)
+        setenv(name.c_str(), value->c_str(), 1);
+      else
+        unsetenv(name.c_str());
     }
   }
 };
@@ -46,8 +49,16 @@ TEST_CASE("parse_size accepts plain numbers and binary suffixes") {
 }
 
 TEST_CASE("parse_size rejects malformed and overflowing sizes") {
-  const char* bad[] = {"", "abc", "-1", "12X", "1MM", "K", "1.5M", "16 M",
-                       "99999999999999999999999", "17179869184G"};
+  const char* bad[] = {"",
+                       "abc",
+                       "-1",
+                       "12X",
+                       "1MM",
+                       "K",
+                       "1.5M",
+                       "16 M",
+                       "99999999999999999999999",
+                       "17179869184G"};
   for (const char* s : bad) {
     CAPTURE(s);
     CHECK_THROWS_AS(marrow::parse_size(s), std::invalid_argument);

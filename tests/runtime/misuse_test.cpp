@@ -76,7 +76,10 @@ TEST_CASE("allocating with no open HandleScope throws UsageError naming HandleSc
     }
   };
   check_throw();
-  { marrow::HandleScope scope(rt); rt.make<Node>(1); }
+  {
+    marrow::HandleScope scope(rt);
+    rt.make<Node>(1);
+  }
   check_throw();  // also after a scope was opened and closed
   CHECK_THROWS_AS(rt.make_sized<Node>(16, 1), marrow::UsageError);
   check_usable(rt);

@@ -103,7 +103,8 @@ TEST_CASE("on_gc: several listeners, event fields, removal") {
   CHECK(id1 != id2);
   {
     marrow::HandleScope scope(rt);
-    for (std::size_t i = 0; i < mt::scaled(5000, 500); ++i) rt.make<Node>(static_cast<std::int64_t>(i));
+    for (std::size_t i = 0; i < mt::scaled(5000, 500); ++i)
+      rt.make<Node>(static_cast<std::int64_t>(i));
   }
   for (auto kind : {GcKind::kMinor, GcKind::kMajor, GcKind::kCompact}) {
     first.clear();

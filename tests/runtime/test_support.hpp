@@ -18,7 +18,9 @@ inline bool stress() {
 }
 
 /// `normal` normally, `small` in stress mode.
-inline std::size_t scaled(std::size_t normal, std::size_t small) { return stress() ? small : normal; }
+inline std::size_t scaled(std::size_t normal, std::size_t small) {
+  return stress() ? small : normal;
+}
 
 /// Every test runtime goes through here so that MARROW_* (the stress run) applies.
 inline marrow::Config config(marrow::Config base = marrow::Config{}) {
@@ -48,7 +50,8 @@ struct Table : marrow::Object {
     for (std::size_t i = 0; i < n; ++i) ::new (&slots()[i]) marrow::Member<Node>();
   }
   marrow::Member<Node>* slots() {
-    return reinterpret_cast<marrow::Member<Node>*>(reinterpret_cast<std::byte*>(this) + sizeof(Table));
+    return reinterpret_cast<marrow::Member<Node>*>(reinterpret_cast<std::byte*>(this) +
+                                                   sizeof(Table));
   }
   marrow::Member<Node>& at(std::size_t i) { return slots()[i]; }
   void trace(marrow::Tracer& t) {

@@ -27,10 +27,24 @@ void check_number_round_trip(double d) {
 
 TEST_CASE("numbers round-trip bit-exactly, including special values") {
   using L = std::numeric_limits<double>;
-  const double cases[] = {0.0,         -0.0,         1.0,         -1.0,         3.5,
-                          1e300,       -1e300,       L::max(),    L::lowest(),  L::min(),
-                          L::denorm_min(), -L::denorm_min(), L::epsilon(), L::infinity(),
-                          -L::infinity(), 4503599627370496.0, 9007199254740993.0, 123456789.125};
+  const double cases[] = {0.0,
+                          -0.0,
+                          1.0,
+                          -1.0,
+                          3.5,
+                          1e300,
+                          -1e300,
+                          L::max(),
+                          L::lowest(),
+                          L::min(),
+                          L::denorm_min(),
+                          -L::denorm_min(),
+                          L::epsilon(),
+                          L::infinity(),
+                          -L::infinity(),
+                          4503599627370496.0,
+                          9007199254740993.0,
+                          123456789.125};
   for (double d : cases) {
     CAPTURE(d);
     check_number_round_trip(d);
@@ -45,8 +59,9 @@ TEST_CASE("negative zero keeps its sign and differs bitwise from zero") {
 }
 
 TEST_CASE("every NaN is a number, never a reference or another tag") {
-  const std::uint64_t nans[] = {0x7ff8000000000000ull, 0xfff8000000000000ull, 0x7ff0000000000001ull,
-                                0xffffffffffffffffull, 0x7fffffffffffffffull, 0xfff0000000000001ull};
+  const std::uint64_t nans[] = {0x7ff8000000000000ull, 0xfff8000000000000ull,
+                                0x7ff0000000000001ull, 0xffffffffffffffffull,
+                                0x7fffffffffffffffull, 0xfff0000000000001ull};
   for (std::uint64_t bits : nans) {
     CAPTURE(bits);
     check_number_round_trip(std::bit_cast<double>(bits));

@@ -1,7 +1,7 @@
 // Fill ~64 MiB with objects, drop every other one, compact: committed memory and RSS
 // fall, pages go back to the OS, every survivor is intact.
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 #include "test_support.hpp"
 
@@ -45,13 +45,15 @@ TEST_CASE("fragmentation is removed by compaction and memory is returned") {
   (void)dir;
   // Table slots are Member<Node>; store Payloads through an Object-typed view.
   auto slot = [&](std::size_t i) -> marrow::Member<marrow::Object>& {
-    return reinterpret_cast<marrow::Member<marrow::Object>&>(parts[i / kSlotsPerTable]->at(i % kSlotsPerTable));
+    return reinterpret_cast<marrow::Member<marrow::Object>&>(
+        parts[i / kSlotsPerTable]->at(i % kSlotsPerTable));
   };
   for (std::size_t i = 0; i < count; ++i) {
     marrow::HandleScope inner(rt);
     auto p = rt.make_sized<Payload>(extra, static_cast<std::uint64_t>(i));
     p->value = marrow::Value::number(static_cast<double>(i) + 0.25);
-    for (std::size_t b = 0; b < extra; b += 29) p->tail()[b] = static_cast<unsigned char>(i * 7 + b);
+    for (std::size_t b = 0; b < extra; b += 29)
+      p->tail()[b] = static_cast<unsigned char>(i * 7 + b);
     slot(i) = p;
   }
   rt.collect(marrow::GcKind::kMajor);
@@ -76,7 +78,8 @@ TEST_CASE("fragmentation is removed by compaction and memory is returned") {
     REQUIRE(p != nullptr);
     REQUIRE(p->id == i);
     REQUIRE(p->value.get().as_number() == static_cast<double>(i) + 0.25);
-    for (std::size_t b = 0; b < extra; b += 29) REQUIRE(p->tail()[b] == static_cast<unsigned char>(i * 7 + b));
+    for (std::size_t b = 0; b < extra; b += 29)
+      REQUIRE(p->tail()[b] == static_cast<unsigned char>(i * 7 + b));
   }
   for (std::size_t i = 0; i < count; i += 2) REQUIRE(slot(i).get() == nullptr);
   MT_CHECK_SOUND(rt);

@@ -107,14 +107,19 @@ class Model {
   std::size_t collections = 0, max_reachable = 0;
 
  private:
-  std::uint64_t rnd(std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_); }
+  std::uint64_t rnd(std::uint64_t n) {
+    return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_);
+  }
   bool chance(int percent) { return rnd(100) < static_cast<std::uint64_t>(percent); }
 
   MNode* root_ptr(const Root& r) const {
     switch (r.kind) {
-      case RootKind::kLocal: return r.local.get();
-      case RootKind::kGlobal: return r.global->get();
-      case RootKind::kSource: return r.source->as<MNode>();
+      case RootKind::kLocal:
+        return r.local.get();
+      case RootKind::kGlobal:
+        return r.global->get();
+      case RootKind::kSource:
+        return r.source->as<MNode>();
     }
     return nullptr;
   }
@@ -171,7 +176,9 @@ class Model {
     } else if (where < 60 || roots_.empty()) {
       marrow::HandleScope tmp(rt_);
       auto l = rt_.make_sized<MNode>(tail, id, tail);
-      Root r{id, RootKind::kGlobal, 0, {}, std::make_unique<marrow::Global<MNode>>(rt_, l), {}, 0, nullptr};
+      Root r{
+          id,     RootKind::kGlobal, 0, {}, std::make_unique<marrow::Global<MNode>>(rt_, l), {}, 0,
+          nullptr};
       roots_.push_back(std::move(r));
     } else if (where < 72) {
       marrow::HandleScope tmp(rt_);
@@ -217,8 +224,15 @@ class Model {
     if (!walk(a, pa)) return;
     SVal v;
     switch (rnd(5)) {
-      case 0: v.kind = SVal::kNil; pa->payload = Value::nil(); break;
-      case 1: v.kind = SVal::kBool; v.b = chance(50); pa->payload = Value::boolean(v.b); break;
+      case 0:
+        v.kind = SVal::kNil;
+        pa->payload = Value::nil();
+        break;
+      case 1:
+        v.kind = SVal::kBool;
+        v.b = chance(50);
+        pa->payload = Value::boolean(v.b);
+        break;
       case 2: {
         static const double special[] = {-0.0, std::numeric_limits<double>::infinity(),
                                          std::numeric_limits<double>::quiet_NaN(),
@@ -228,7 +242,11 @@ class Model {
         pa->payload = Value::number(v.d);
         break;
       }
-      case 3: v.kind = SVal::kNum; v.d = static_cast<double>(rnd(1000000)) / 7.0; pa->payload = Value::number(v.d); break;
+      case 3:
+        v.kind = SVal::kNum;
+        v.d = static_cast<double>(rnd(1000000)) / 7.0;
+        pa->payload = Value::number(v.d);
+        break;
       default: {
         std::int64_t b;
         MNode* pb;
@@ -253,7 +271,8 @@ class Model {
       std::size_t level = scopes_.size() - 1;
       for (auto& r : roots_)
         if (r.kind == RootKind::kLocal && r.level == level) unpin_all(r);
-      std::erase_if(roots_, [&](const Root& r) { return r.kind == RootKind::kLocal && r.level == level; });
+      std::erase_if(roots_,
+                    [&](const Root& r) { return r.kind == RootKind::kLocal && r.level == level; });
       scopes_.pop_back();
       return;
     }
@@ -324,16 +343,26 @@ class Model {
 
   void step() {
     int r = static_cast<int>(rnd(100));
-    if (r < 28) op_allocate();
-    else if (r < 44) op_link();
-    else if (r < 52) op_unlink();
-    else if (r < 62) op_set_value();
-    else if (r < 72) op_drop();
-    else if (r < 75) { if (scopes_.size() < 8) scopes_.push_back(std::make_unique<marrow::HandleScope>(rt_)); }
-    else if (r < 79) op_pin();
-    else if (r < 82) op_unpin();
-    else if (r < 86) op_weak();
-    else if (r < 88) check_heap(false);  // implicit (stress / allocation) collections happened
+    if (r < 28)
+      op_allocate();
+    else if (r < 44)
+      op_link();
+    else if (r < 52)
+      op_unlink();
+    else if (r < 62)
+      op_set_value();
+    else if (r < 72)
+      op_drop();
+    else if (r < 75) {
+      if (scopes_.size() < 8) scopes_.push_back(std::make_unique<marrow::HandleScope>(rt_));
+    } else if (r < 79)
+      op_pin();
+    else if (r < 82)
+      op_unpin();
+    else if (r < 86)
+      op_weak();
+    else if (r < 88)
+      check_heap(false);  // implicit (stress / allocation) collections happened
     else {
       int k = static_cast<int>(rnd(10));
       collect(k < 5 ? GcKind::kMinor : k < 8 ? GcKind::kMajor : GcKind::kCompact);
@@ -403,13 +432,17 @@ class Model {
       Value v = p->payload.get();
       bool ok = true;
       switch (s.payload.kind) {
-        case SVal::kNil: ok = v.is_nil(); break;
-        case SVal::kBool: ok = v.is_bool() && v.as_bool() == s.payload.b; break;
+        case SVal::kNil:
+          ok = v.is_nil();
+          break;
+        case SVal::kBool:
+          ok = v.is_bool() && v.as_bool() == s.payload.b;
+          break;
         case SVal::kNum:
-          ok = v.is_number() && (std::isnan(s.payload.d)
-                                     ? std::isnan(v.as_number())
-                                     : std::bit_cast<std::uint64_t>(v.as_number()) ==
-                                           std::bit_cast<std::uint64_t>(s.payload.d));
+          ok = v.is_number() &&
+               (std::isnan(s.payload.d) ? std::isnan(v.as_number())
+                                        : std::bit_cast<std::uint64_t>(v.as_number()) ==
+                                              std::bit_cast<std::uint64_t>(s.payload.d));
           break;
         case SVal::kRef:
           ok = v.is_object();
@@ -487,14 +520,27 @@ TEST_CASE("model-based randomized heap operations match a shadow graph") {
     CAPTURE(seed);
     marrow::Config cfg;
     switch (seed % 4) {
-      case 0: break;
-      case 1: cfg.nursery_bytes = 64 << 10; cfg.tenure_age = 2; break;
-      case 2: cfg.nursery_bytes = 128 << 10; cfg.large_object_bytes = 1024; cfg.tenure_age = 3; break;
-      case 3: cfg.nursery_bytes = 64 << 10; cfg.survivor_bytes = 4096; cfg.compaction_threshold = 0.1; break;
+      case 0:
+        break;
+      case 1:
+        cfg.nursery_bytes = 64 << 10;
+        cfg.tenure_age = 2;
+        break;
+      case 2:
+        cfg.nursery_bytes = 128 << 10;
+        cfg.large_object_bytes = 1024;
+        cfg.tenure_age = 3;
+        break;
+      case 3:
+        cfg.nursery_bytes = 64 << 10;
+        cfg.survivor_bytes = 4096;
+        cfg.compaction_threshold = 0.1;
+        break;
     }
     if (seed <= 2) cfg.verify_heap = true;
     Model model(seed * 0x9e3779b97f4a7c15ull, cfg, ops);
     model.run();
-    if (seed == 1) MESSAGE("collections " << model.collections << ", max reachable " << model.max_reachable);
+    if (seed == 1)
+      MESSAGE("collections " << model.collections << ", max reachable " << model.max_reachable);
   }
 }

@@ -21,7 +21,9 @@ struct Chunk : marrow::Object {
 };
 
 /// Chunk size: small objects normally; large ones in stress mode (no copying, few allocations).
-std::size_t chunk_extra() { return mt::stress() ? (std::size_t{200} << 10) : 1000; }  // 200 KiB: one 256 KiB run each
+std::size_t chunk_extra() {
+  return mt::stress() ? (std::size_t{200} << 10) : 1000;
+}  // 200 KiB: one 256 KiB run each
 
 /// Appends chunks to the list at holder->next until `limit_bytes` of chunks exist or the heap
 /// refuses; returns the number added.
@@ -63,7 +65,8 @@ TEST_CASE("allocation beyond a 16 MiB limit throws OutOfMemory; the runtime reco
     MT_CHECK_SOUND(rt);
     // The list is intact: ids descend.
     std::uint64_t expect = added - 1;
-    for (Chunk* c = holder->next.get(); c != nullptr; c = c->next.get(), --expect) REQUIRE(c->id == expect);
+    for (Chunk* c = holder->next.get(); c != nullptr; c = c->next.get(), --expect)
+      REQUIRE(c->id == expect);
   }
   // The list is dropped with the scope: allocation works again.
   {

@@ -28,8 +28,7 @@ class Local {
   Local() = default;
   Local(std::nullptr_t) {}
   template <class U>
-    requires std::is_convertible_v<U*, T*>
-  Local(const Local<U>& other) : slot_(other.slot_) {}
+  requires std::is_convertible_v<U*, T*> Local(const Local<U>& other) : slot_(other.slot_) {}
 
   T* get() const { return slot_ == nullptr ? nullptr : static_cast<T*>(*slot_); }
   T* operator->() const { return get(); }
@@ -126,8 +125,7 @@ class Global {
  public:
   Global() = default;
   template <class U>
-    requires std::is_convertible_v<U*, T*>
-  Global(Runtime& rt, const Local<U>& local);
+  requires std::is_convertible_v<U*, T*> Global(Runtime& rt, const Local<U>& local);
   Global(Runtime& rt, T* object);
   Global(Global&& other) noexcept : heap_(other.heap_), slot_(other.slot_) {
     other.heap_ = nullptr;
@@ -175,8 +173,7 @@ class Weak {
  public:
   Weak() = default;
   template <class U>
-    requires std::is_convertible_v<U*, T*>
-  Weak(Runtime& rt, const Local<U>& local);
+  requires std::is_convertible_v<U*, T*> Weak(Runtime& rt, const Local<U>& local);
   Weak(Weak&& other) noexcept : heap_(other.heap_), slot_(other.slot_) {
     other.heap_ = nullptr;
     other.slot_ = nullptr;

@@ -31,12 +31,10 @@ class Member {
   Member(T* p) { store(p); }
   Member(const Member& other) { store(other.ptr_); }
   template <class Handle>
-    requires requires(const Handle& h) {
-      { h.get() } -> std::convertible_to<T*>;
-    }
-  Member(const Handle& h) {
-    store(h.get());
+  requires requires(const Handle& h) {
+    { h.get() } -> std::convertible_to<T*>;
   }
+  Member(const Handle& h) { store(h.get()); }
 
   Member& operator=(const Member& other) {
     store(other.ptr_);
@@ -52,9 +50,9 @@ class Member {
   }
   /// From Local<U>, Global<U> (U derived from T).
   template <class Handle>
-    requires requires(const Handle& h) {
-      { h.get() } -> std::convertible_to<T*>;
-    }
+  requires requires(const Handle& h) {
+    { h.get() } -> std::convertible_to<T*>;
+  }
   Member& operator=(const Handle& h) {
     store(h.get());
     return *this;

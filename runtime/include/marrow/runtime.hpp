@@ -24,7 +24,7 @@ namespace marrow {
 struct ObjectInfo {
   const Object* address;
   const char* type_name;
-  std::size_t size;  ///< bytes, header included
+  std::size_t size;   ///< bytes, header included
   const char* space;  ///< "eden", "survivor", "old", "large", "immortal"
 };
 
@@ -62,7 +62,8 @@ class Runtime {
   template <class T, class... Args>
   Local<T> make_sized(std::size_t extra, Args&&... args) {
     constexpr std::size_t kFixed = internal::kHeaderSize + sizeof(T);
-    if (extra > internal::kMaxObjectSize - kFixed) [[unlikely]] throw_bad_size(sizeof(T), extra);
+    if (extra > internal::kMaxObjectSize - kFixed) [[unlikely]]
+      throw_bad_size(sizeof(T), extra);
     std::size_t size = internal::align_up(kFixed + extra, 8);
     return make_with_size<T, true>(size, std::forward<Args>(args)...);
   }
@@ -156,9 +157,11 @@ class Runtime {
   template <class T, bool kZeroTail = false, class... Args>
   Local<T> make_with_size(std::size_t size, Args&&... args) {
     internal::check_managed_type<T>();
-    if (heap_.constructing_) [[unlikely]] heap_.throw_allocation_in_constructor();
+    if (heap_.constructing_) [[unlikely]]
+      heap_.throw_allocation_in_constructor();
     Object** handle = heap_.handles_.next;
-    if (handle == heap_.handles_.limit) [[unlikely]] handle = heap_.handle_slow();
+    if (handle == heap_.handles_.limit) [[unlikely]]
+      handle = heap_.handle_slow();
     std::byte* p;
     if (size > heap_.large_object_threshold()) [[unlikely]] {
       p = heap_.allocate_slow(size);
@@ -187,8 +190,7 @@ class Runtime {
 
 template <class T>
 template <class U>
-  requires std::is_convertible_v<U*, T*>
-Global<T>::Global(Runtime& rt, const Local<U>& local) {
+requires std::is_convertible_v<U*, T*> Global<T>::Global(Runtime& rt, const Local<U>& local) {
   rt.check_owned(local.slot());
   heap_ = &rt.heap_;
   slot_ = heap_->globals().acquire(local.get());
@@ -204,8 +206,7 @@ Global<T>::Global(Runtime& rt, T* object) {
 
 template <class T>
 template <class U>
-  requires std::is_convertible_v<U*, T*>
-Weak<T>::Weak(Runtime& rt, const Local<U>& local) {
+requires std::is_convertible_v<U*, T*> Weak<T>::Weak(Runtime& rt, const Local<U>& local) {
   rt.check_owned(local.slot());
   heap_ = &rt.heap_;
   slot_ = heap_->weaks().acquire(local.get());

@@ -14,7 +14,8 @@ namespace marrow {
 /// Encoding (pointer-favouring NaN boxing): a reference is the object's address itself
 /// (top 16 bits zero), so the collector reads a Value slot like a pointer slot; doubles
 /// are stored with 2^49 added to their bits, which moves every double, NaNs included,
-/// out of the pointer range; nil, false and true are the small words 0, 6 and 7 (zeroed memory is nil).
+/// out of the pointer range; nil, false and true are the small words 0, 6 and 7 (zeroed memory is
+/// nil).
 ///
 /// ```cpp
 /// marrow::Value v = marrow::Value::number(3.5);
@@ -27,7 +28,8 @@ class Value {
 
   static Value number(double d) {
     // Canonicalise NaNs: NaN payloads at the top of the range would wrap into pointers.
-    if (d != d) [[unlikely]] d = std::bit_cast<double>(std::uint64_t{0x7ff8000000000000});
+    if (d != d) [[unlikely]]
+      d = std::bit_cast<double>(std::uint64_t{0x7ff8000000000000});
     return Value(std::bit_cast<std::uint64_t>(d) + kDoubleOffset);
   }
   static constexpr Value boolean(bool b) { return Value(b ? kTrueBits : kFalseBits); }

@@ -148,7 +148,8 @@ class Heap {
 
   // ---- Threads -------------------------------------------------------------------
   void check_thread() const {
-    if (std::this_thread::get_id() != owner_thread_) [[unlikely]] wrong_thread();
+    if (std::this_thread::get_id() != owner_thread_) [[unlikely]]
+      wrong_thread();
   }
   void attach_current_thread() { owner_thread_ = std::this_thread::get_id(); }
 

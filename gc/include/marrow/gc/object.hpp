@@ -61,11 +61,17 @@ const TypeInfo& type_info(std::uint32_t index) noexcept;
 std::uint32_t type_count() noexcept;
 
 template <class T>
-concept HasTrace = requires(T& object, Tracer& tracer) { object.trace(tracer); };
+concept HasTrace = requires(T& object, Tracer& tracer) {
+  object.trace(tracer);
+};
 template <class T>
-concept HasFinalize = requires(T& object) { object.finalize(); };
+concept HasFinalize = requires(T& object) {
+  object.finalize();
+};
 template <class T>
-concept HasTypeName = requires { T::kTypeName; };
+concept HasTypeName = requires {
+  T::kTypeName;
+};
 
 /// The unqualified-as-written type name, taken from the compiler's signature string.
 template <class T>

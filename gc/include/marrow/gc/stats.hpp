@@ -38,12 +38,12 @@ struct HeapStats {
   std::size_t bytes_moved = 0;      ///< moved by compaction
   std::size_t heap_bytes = 0;       ///< committed now: nursery + old + large + immortal
   std::size_t peak_heap_bytes = 0;
-  std::size_t live_bytes = 0;       ///< old + large + immortal bytes live after the last
-                                    ///< major collection, plus what was promoted since
-  std::size_t old_bytes = 0;        ///< old-space bytes in use now (objects)
-  std::size_t large_bytes = 0;      ///< large-object bytes now
+  std::size_t live_bytes = 0;   ///< old + large + immortal bytes live after the last
+                                ///< major collection, plus what was promoted since
+  std::size_t old_bytes = 0;    ///< old-space bytes in use now (objects)
+  std::size_t large_bytes = 0;  ///< large-object bytes now
   std::size_t immortal_bytes = 0;
-  std::size_t pages_returned = 0;   ///< pages unmapped (given back to the OS)
+  std::size_t pages_returned = 0;  ///< pages unmapped (given back to the OS)
   std::chrono::nanoseconds max_pause{0};
   std::chrono::nanoseconds total_pause{0};
   std::chrono::nanoseconds last_pause{0};

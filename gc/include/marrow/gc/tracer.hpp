@@ -45,7 +45,7 @@ class Tracer {
 
   /// A raw root slot `T*` (T derived from Object); null is fine.
   template <class T>
-    requires std::is_base_of_v<Object, T>
+  requires std::is_base_of_v<Object, T>
   void visit(T*& slot, const char* edge_name = nullptr) {
     Object* p = slot;
     if (reinterpret_cast<std::uintptr_t>(p) - filter_base_ >= filter_span_) return;
@@ -109,7 +109,7 @@ struct RootSource {
 
 /// Raw `T*` slots are the embedder's own business; SlotTraits for Object pointers.
 template <class T>
-  requires std::is_base_of_v<Object, T>
+requires std::is_base_of_v<Object, T>
 struct SlotTraits<T*> {
   static bool is_reference(T* const& p) { return p != nullptr; }
   static Object* get(T* const& p) { return p; }

@@ -10,10 +10,10 @@ namespace marrow::internal {
 
 }  // namespace marrow::internal
 
-#define MARROW_CHECK(cond, rule)                                              \
-  do {                                                                        \
-    if (!(cond)) [[unlikely]]                                                 \
-      ::marrow::internal::check_failed(__FILE__, __LINE__, #cond, rule);      \
+#define MARROW_CHECK(cond, rule)                                         \
+  do {                                                                   \
+    if (!(cond)) [[unlikely]]                                            \
+      ::marrow::internal::check_failed(__FILE__, __LINE__, #cond, rule); \
   } while (0)
 
 #if defined(MARROW_DEBUG) || defined(MARROW_ASAN)

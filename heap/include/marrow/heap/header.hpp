@@ -50,8 +50,7 @@ inline constexpr std::uint32_t kFirstUserType = 2;
 constexpr std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) & ~(a - 1); }
 
 constexpr HeaderWord make_header(std::size_t total_size, std::uint32_t type) {
-  return (HeaderWord{total_size / kWordSize} << kSizeShift) |
-         (HeaderWord{type} << kTypeShift);
+  return (HeaderWord{total_size / kWordSize} << kSizeShift) | (HeaderWord{type} << kTypeShift);
 }
 constexpr std::size_t header_size_bytes(HeaderWord h) { return (h >> kSizeShift) * kWordSize; }
 constexpr std::uint32_t header_type(HeaderWord h) {

@@ -24,13 +24,13 @@ enum class SpaceKind : std::uint8_t { kOld, kLarge, kImmortal };
 /// `top == area_end()`; the unused rest of the old space's bump buffer is one filler.
 struct Page {
   std::uint64_t magic;
-  void* owner;               ///< the gc::Heap this page belongs to
-  std::size_t run_bytes;     ///< size of the mapping: kPageSize, or more for large objects
-  std::byte* top;            ///< end of the walkable area
-  std::size_t live_bytes;    ///< bytes marked by the last major collection
+  void* owner;             ///< the gc::Heap this page belongs to
+  std::size_t run_bytes;   ///< size of the mapping: kPageSize, or more for large objects
+  std::byte* top;          ///< end of the walkable area
+  std::size_t live_bytes;  ///< bytes marked by the last major collection
   std::uint32_t pinned_count;
   SpaceKind kind;
-  bool in_remembered_list;   ///< listed in the owner's remembered pages (dedups the list)
+  bool in_remembered_list;    ///< listed in the owner's remembered pages (dedups the list)
   std::uint32_t area_offset;  ///< offset of the first object from the page start
   // Followed by the remembered-slot bitmap: one bit per word of the run.
 
@@ -52,11 +52,15 @@ struct Page {
     return align_up(sizeof(Page) + run_bytes / kWordSize / 8, 64);
   }
   void remember_slot(const void* slot) {
-    std::size_t word = (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) / kWordSize;
+    std::size_t word =
+        (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) /
+        kWordSize;
     remembered_bits()[word / 64] |= std::uint64_t{1} << (word % 64);
   }
   bool is_slot_remembered(const void* slot) {
-    std::size_t word = (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) / kWordSize;
+    std::size_t word =
+        (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) /
+        kWordSize;
     return (remembered_bits()[word / 64] >> (word % 64)) & 1;
   }
   void clear_remembered();
