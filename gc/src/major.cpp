@@ -153,12 +153,22 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   }
 
   // 4. Sweep or compact old space; free dead large objects.
-  std::size_t old_area = old_.pages().size() * (kPageSize - Page::header_bytes(kPageSize));
+  // Fragmentation counts only pages that keep live objects: wholly dead pages go back
+  // to the provider in the sweep anyway, and compacting to free them would be wasted work.
+  std::size_t occupied_area = 0;
+  std::size_t occupied_pages = 0;
   std::size_t old_live = 0;
-  for (Page* p : old_.pages()) old_live += p->live_bytes;
-  double fragmentation = old_area == 0 ? 0.0 : 1.0 - double(old_live) / double(old_area);
+  for (Page* p : old_.pages()) {
+    old_live += p->live_bytes;
+    if (p->live_bytes != 0) {
+      ++occupied_pages;
+      occupied_area += kPageSize - Page::header_bytes(kPageSize);
+    }
+  }
+  double fragmentation =
+      occupied_area == 0 ? 0.0 : 1.0 - double(old_live) / double(occupied_area);
   bool compact =
-      force_compact || (old_.pages().size() >= 8 && fragmentation > config_.compaction_threshold);
+      force_compact || (occupied_pages >= 8 && fragmentation > config_.compaction_threshold);
   std::size_t old_before = old_.allocated_bytes();
   if (compact) {
     compact_old_space();
@@ -178,7 +188,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   // 5. Size the next trigger from what survived.
   std::size_t live = old_live_after_major_;
   std::size_t trigger = std::max<std::size_t>(std::size_t(double(live) * config_.growth_factor),
-                                              live + (std::size_t{4} << 20));
+                                              live + config_.initial_old_trigger_bytes);
   if (config_.heap_limit_bytes != 0) {
     std::size_t room =
         config_.heap_limit_bytes - std::min(config_.heap_limit_bytes, nursery_.committed_bytes());
@@ -356,7 +366,6 @@ void Heap::compact_old_space() {
     }
   }
   for (Page* page : pinned) sweep_page(page);
-  stats_.compactions += 0;
 }
 
 }  // namespace marrow::internal
