@@ -165,8 +165,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
       occupied_area += kPageSize - Page::header_bytes(kPageSize);
     }
   }
-  double fragmentation =
-      occupied_area == 0 ? 0.0 : 1.0 - double(old_live) / double(occupied_area);
+  double fragmentation = occupied_area == 0 ? 0.0 : 1.0 - double(old_live) / double(occupied_area);
   bool compact =
       force_compact || (occupied_pages >= 8 && fragmentation > config_.compaction_threshold);
   std::size_t old_before = old_.allocated_bytes();
