@@ -105,7 +105,7 @@ Config normalised(Config c) {
   std::size_t max_large =
       std::min(c.nursery_bytes / 4, (kPageSize - Page::header_bytes(kPageSize)) / 2);
   if (c.large_object_bytes > max_large) c.large_object_bytes = max_large;
-  if (c.large_object_bytes < kMinObjectSize) c.large_object_bytes = kMinObjectSize;
+  if (c.large_object_bytes < kMinLargeObjectBytes) c.large_object_bytes = kMinLargeObjectBytes;
   if (c.tenure_age > kMaxAge - 1) c.tenure_age = kMaxAge - 1;
   if (c.growth_factor < 1.1) c.growth_factor = 1.1;
   return c;

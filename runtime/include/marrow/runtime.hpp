@@ -151,9 +151,11 @@ class Runtime {
     return object;
   }
 
-  /// The allocation fast path. In release builds with a constant size this is about 12
-  /// instructions: handle-slot check, bump + limit compare, header store, handle store
-  /// (the constructor's own stores come on top). See bench/alloc_fastpath.
+  /// The allocation fast path. Measured with objdump on x86-64 (g++ 12 -O2, a 2-field
+  /// type): 26 instructions from entry to return, of which: constructor-flag check (2),
+  /// handle-slot check (3), bump + limit compare (6), type-index guard (3), header (4),
+  /// the constructor's own zeroing (1), handle store (4); plus register saves because the
+  /// slow paths are calls. The large-object compare folds away for types under 256 bytes.
   template <class T, bool kZeroTail = false, class... Args>
   Local<T> make_with_size(std::size_t size, Args&&... args) {
     internal::check_managed_type<T>();
@@ -163,7 +165,8 @@ class Runtime {
     if (handle == heap_.handles_.limit) [[unlikely]]
       handle = heap_.handle_slow();
     std::byte* p;
-    if (size > heap_.large_object_threshold()) [[unlikely]] {
+    if (size > internal::kMinLargeObjectBytes && size > heap_.large_object_threshold())
+        [[unlikely]] {
       p = heap_.allocate_slow(size);
     } else {
       p = heap_.top_;

@@ -27,6 +27,9 @@ inline constexpr std::size_t kObjectAlignment = 8;
 /// Smallest object: header plus one word. A dead object can always become a free chunk
 /// (header + next link) because of this.
 inline constexpr std::size_t kMinObjectSize = 16;
+/// Config::large_object_bytes is never below this, so allocations of small types skip
+/// the large-object compare at compile time.
+inline constexpr std::size_t kMinLargeObjectBytes = 256;
 /// Largest size a header can describe (32-bit word count).
 inline constexpr std::size_t kMaxObjectSize = (std::size_t{1} << 32) * kWordSize - kWordSize;
 
