@@ -149,7 +149,6 @@ struct BoehmVariant {
 
 // ---- marrow ----------------------------------------------------------------------------
 
-#ifndef MARROW_BENCH_NO_MARROW
 struct Node : marrow::Object {
   static constexpr const char* kTypeName = "Node";
   marrow::Member<Node> left, right;
@@ -196,7 +195,6 @@ struct MarrowVariant {
   }
   int check_long_lived() { return count_nodes(long_lived.get()); }
 };
-#endif
 
 }  // namespace
 
@@ -227,7 +225,6 @@ int main(int argc, char** argv) {
     result.finish(sw);
     result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
     result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
-#ifndef MARROW_BENCH_NO_MARROW
   } else if (variant == "marrow") {
     marrow::Runtime rt(marrow::Config::from_env(marrow::Config{}));
     marrow::bench::MarrowPauses pauses(rt);
@@ -245,7 +242,6 @@ int main(int argc, char** argv) {
     result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
     result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
     result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
-#endif
   } else {
     marrow::bench::unknown_variant("binary-trees", variant, "marrow boehm malloc pool arena");
   }

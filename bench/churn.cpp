@@ -127,7 +127,6 @@ struct BoehmVariant {
 
 // ---- marrow ----------------------------------------------------------------------------
 
-#ifndef MARROW_BENCH_NO_MARROW
 /// Pointer-free (no trace): never scanned.
 struct Blob : marrow::Object {
   static constexpr const char* kTypeName = "Churn.Blob";
@@ -181,7 +180,6 @@ struct MarrowVariant {
     return e->key ^ digest(b->bytes(), b->length);
   }
 };
-#endif
 
 }  // namespace
 
@@ -213,7 +211,6 @@ int main(int argc, char** argv) {
     result.finish(sw);
     result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
     result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
-#ifndef MARROW_BENCH_NO_MARROW
   } else if (variant == "marrow") {
     marrow::Runtime rt(marrow::Config::from_env(marrow::Config{}));
     marrow::bench::MarrowPauses pauses(rt);
@@ -231,7 +228,6 @@ int main(int argc, char** argv) {
     result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
     result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
     result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
-#endif
   } else {
     marrow::bench::unknown_variant("churn", variant, "marrow boehm malloc arena");
   }

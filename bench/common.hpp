@@ -24,10 +24,7 @@
 #include <gc.h>
 #include <marrow/heap/arena.hpp>
 #include <marrow/heap/pool.hpp>
-
-#ifndef MARROW_BENCH_NO_MARROW
 #include <marrow/marrow.hpp>
-#endif
 
 namespace marrow::bench {
 
@@ -197,7 +194,6 @@ class BoehmPauses {
   }
 };
 
-#ifndef MARROW_BENCH_NO_MARROW
 /// Records every marrow collection's pause (GcEvent::pause) and counts minor/major ones.
 class MarrowPauses {
  public:
@@ -229,7 +225,6 @@ class MarrowPauses {
   PauseLog log_, minor_log_{1 << 12}, major_log_{1 << 10};
   std::size_t minor_ = 0, major_ = 0;
 };
-#endif
 
 // ---- The RESULT line ------------------------------------------------------------------
 

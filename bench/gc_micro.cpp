@@ -58,7 +58,6 @@ void BM_Alloc_Arena(benchmark::State& state) {
 }
 BENCHMARK(BM_Alloc_Arena)->Arg(16)->Arg(32)->Arg(48);
 
-#ifndef MARROW_BENCH_NO_MARROW
 using marrow::GcKind;
 using marrow::Global;
 using marrow::HandleScope;
@@ -353,7 +352,6 @@ BENCHMARK(BM_CompactThroughput)
     ->UseManualTime()
     ->Iterations(5)
     ->Unit(benchmark::kMillisecond);
-#endif  // MARROW_BENCH_NO_MARROW
 
 // ---- Boehm full collection, for scale -------------------------------------------------
 

@@ -255,7 +255,6 @@ struct BoehmVariant {
 
 // ---- marrow ----------------------------------------------------------------------------
 
-#ifndef MARROW_BENCH_NO_MARROW
 using marrow::EscapableHandleScope;
 using marrow::Global;
 using marrow::HandleScope;
@@ -412,7 +411,6 @@ struct MarrowBench {
     std::printf("Completed in %.0f msec\n", total.wall_ms());
   }
 };
-#endif
 
 }  // namespace
 
@@ -451,7 +449,6 @@ int main(int argc, char** argv) {
     result.finish(sw);
     result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
     result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
-#ifndef MARROW_BENCH_NO_MARROW
   } else if (variant == "marrow") {
     marrow::Runtime rt(marrow::Config::from_env(marrow::Config{}));
     marrow::bench::MarrowPauses pauses(rt);
@@ -466,7 +463,6 @@ int main(int argc, char** argv) {
     result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
     result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
     result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
-#endif
   } else {
     marrow::bench::unknown_variant("gcbench", variant, "marrow boehm malloc pool arena");
   }
