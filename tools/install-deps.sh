@@ -2,15 +2,11 @@
 # Installs the Debian packages marrow needs, only those missing: apt-get as root, sudo otherwise.
 set -euo pipefail
 pkgs=(cmake g++ ninja-build libfmt-dev doctest-dev libgc-dev libbenchmark-dev clang-format
-      valgrind gnuplot-nox pkg-config python3 nodejs npm)
+      valgrind gnuplot-nox pkg-config python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# nodejs/npm may come from outside Debian's packages (a machine image's own Node.js): accept that.
-if command -v node >/dev/null && command -v npm >/dev/null; then
-  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
-fi
 read -r -a missing <<<"${missing[*]:-}"
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "install-deps: installing ${missing[*]}"
