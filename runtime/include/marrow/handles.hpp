@@ -4,6 +4,7 @@
 #include <concepts>
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 #include "marrow/gc/heap.hpp"
 #include "marrow/gc/object.hpp"
@@ -11,6 +12,40 @@
 namespace marrow {
 
 class Runtime;
+
+namespace internal {
+
+/// One slot of a SlotTable (the Global or the Weak table), released on destruction or
+/// reset. Movable, not copyable: the RAII core shared by Global<T> and Weak<T>.
+class OwnedSlot {
+ public:
+  OwnedSlot() = default;
+  OwnedSlot(SlotTable& table, Object* value) : table_(&table), slot_(table.acquire(value)) {}
+  OwnedSlot(OwnedSlot&& other) noexcept
+      : table_(std::exchange(other.table_, nullptr)), slot_(std::exchange(other.slot_, nullptr)) {}
+  OwnedSlot& operator=(OwnedSlot&& other) noexcept {
+    if (this != &other) {
+      reset();
+      table_ = std::exchange(other.table_, nullptr);
+      slot_ = std::exchange(other.slot_, nullptr);
+    }
+    return *this;
+  }
+  ~OwnedSlot() { reset(); }
+
+  void reset() noexcept {
+    if (slot_ != nullptr) table_->release(slot_);
+    table_ = nullptr;
+    slot_ = nullptr;
+  }
+  Object* get() const { return slot_ == nullptr ? nullptr : *slot_; }
+
+ private:
+  SlotTable* table_ = nullptr;
+  Object** slot_ = nullptr;
+};
+
+}  // namespace internal
 
 /// A handle to a managed object, valid while the HandleScope that created it is open.
 /// The collector updates it when the object moves; `get()` gives a raw pointer that is
@@ -127,37 +162,15 @@ class Global {
   template <class U>
   requires std::is_convertible_v<U*, T*> Global(Runtime& rt, const Local<U>& local);
   Global(Runtime& rt, T* object);
-  Global(Global&& other) noexcept : heap_(other.heap_), slot_(other.slot_) {
-    other.heap_ = nullptr;
-    other.slot_ = nullptr;
-  }
-  Global& operator=(Global&& other) noexcept {
-    if (this != &other) {
-      reset();
-      heap_ = other.heap_;
-      slot_ = other.slot_;
-      other.heap_ = nullptr;
-      other.slot_ = nullptr;
-    }
-    return *this;
-  }
-  Global(const Global&) = delete;
-  Global& operator=(const Global&) = delete;
-  ~Global() { reset(); }
 
-  void reset() {
-    if (slot_ != nullptr) heap_->globals().release(slot_);
-    heap_ = nullptr;
-    slot_ = nullptr;
-  }
-  T* get() const { return slot_ == nullptr ? nullptr : static_cast<T*>(*slot_); }
+  void reset() { slot_.reset(); }
+  T* get() const { return static_cast<T*>(slot_.get()); }
   T* operator->() const { return get(); }
   T& operator*() const { return *get(); }
   explicit operator bool() const { return get() != nullptr; }
 
  private:
-  internal::Heap* heap_ = nullptr;
-  Object** slot_ = nullptr;
+  internal::OwnedSlot slot_;  // movable, not copyable: so is Global
 };
 
 /// Watches an object without keeping it alive: `get()` is nullptr once it was collected,
@@ -174,34 +187,12 @@ class Weak {
   Weak() = default;
   template <class U>
   requires std::is_convertible_v<U*, T*> Weak(Runtime& rt, const Local<U>& local);
-  Weak(Weak&& other) noexcept : heap_(other.heap_), slot_(other.slot_) {
-    other.heap_ = nullptr;
-    other.slot_ = nullptr;
-  }
-  Weak& operator=(Weak&& other) noexcept {
-    if (this != &other) {
-      reset();
-      heap_ = other.heap_;
-      slot_ = other.slot_;
-      other.heap_ = nullptr;
-      other.slot_ = nullptr;
-    }
-    return *this;
-  }
-  Weak(const Weak&) = delete;
-  Weak& operator=(const Weak&) = delete;
-  ~Weak() { reset(); }
 
-  void reset() {
-    if (slot_ != nullptr) heap_->weaks().release(slot_);
-    heap_ = nullptr;
-    slot_ = nullptr;
-  }
-  T* get() const { return slot_ == nullptr ? nullptr : static_cast<T*>(*slot_); }
+  void reset() { slot_.reset(); }
+  T* get() const { return static_cast<T*>(slot_.get()); }
 
  private:
-  internal::Heap* heap_ = nullptr;
-  Object** slot_ = nullptr;
+  internal::OwnedSlot slot_;  // movable, not copyable: so is Weak
 };
 
 }  // namespace marrow

@@ -195,24 +195,21 @@ template <class T>
 template <class U>
 requires std::is_convertible_v<U*, T*> Global<T>::Global(Runtime& rt, const Local<U>& local) {
   rt.check_owned(local.slot());
-  heap_ = &rt.heap_;
-  slot_ = heap_->globals().acquire(local.get());
+  slot_ = internal::OwnedSlot(rt.heap_.globals(), local.get());
 }
 
 template <class T>
 Global<T>::Global(Runtime& rt, T* object) {
   MARROW_CHECK(object == nullptr || rt.heap_.owns(object),
                "Global(rt, ptr): the object must belong to this runtime");
-  heap_ = &rt.heap_;
-  slot_ = heap_->globals().acquire(object);
+  slot_ = internal::OwnedSlot(rt.heap_.globals(), object);
 }
 
 template <class T>
 template <class U>
 requires std::is_convertible_v<U*, T*> Weak<T>::Weak(Runtime& rt, const Local<U>& local) {
   rt.check_owned(local.slot());
-  heap_ = &rt.heap_;
-  slot_ = heap_->weaks().acquire(local.get());
+  slot_ = internal::OwnedSlot(rt.heap_.weaks(), local.get());
 }
 
 }  // namespace marrow
