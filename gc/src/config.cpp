@@ -98,6 +98,8 @@ Config Config::from_env(Config c) {
   c.stress_interval = env_size("MARROW_STRESS_INTERVAL", c.stress_interval);
   c.verify_heap = env_bool("MARROW_VERIFY_HEAP", c.verify_heap);
   c.trace_gc = static_cast<int>(env_size("MARROW_TRACE_GC", static_cast<std::size_t>(c.trace_gc)));
+  if (const char* path = std::getenv("MARROW_GC_TRACE"); path != nullptr && *path != '\0')
+    c.gc_trace_path = path;
   return c;
 }
 

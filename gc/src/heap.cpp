@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "gc_trace.hpp"
 #include "marrow/gc/errors.hpp"
 
 namespace marrow::internal {
@@ -63,24 +64,6 @@ bool SlotTable::owns(Object* const* slot) const {
   return false;
 }
 
-const char* to_string(Space space) noexcept {
-  switch (space) {
-    case Space::kEden:
-      return "eden";
-    case Space::kSurvivor:
-      return "survivor";
-    case Space::kOld:
-      return "old";
-    case Space::kLarge:
-      return "large";
-    case Space::kImmortal:
-      return "immortal";
-    case Space::kNone:
-      return "none";
-  }
-  return "?";
-}
-
 // ---- Construction --------------------------------------------------------------------
 
 namespace {
@@ -131,6 +114,7 @@ Heap::Heap(const Config& config)
     next_major_trigger_ = std::min(next_major_trigger_, room / 2);
   }
   set_limit();
+  if (!config_.gc_trace_path.empty()) start_gc_trace(config_.gc_trace_path);
 }
 
 Heap::~Heap() {
@@ -425,57 +409,143 @@ const HeapStats& Heap::stats() {
   s.pages_returned = provider_.pages_returned_to_os();
   s.bytes_allocated =
       other_allocated_ + eden_allocated_before_ + std::size_t(top_ - nursery_.eden_start());
+  auto usage = space_usage();
+  for (std::size_t i = 0; i < kSpaceCount; ++i) {
+    s.spaces[i].capacity = usage[i].capacity;
+    s.spaces[i].used = usage[i].used;
+  }
+  s.uptime = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                  created_);
+  s.allocation_rate =
+      s.uptime.count() > 0 ? double(s.bytes_allocated) / (double(s.uptime.count()) / 1e9) : 0.0;
+  s.pause_p50 = s.pauses.percentile(0.50);
+  s.pause_p90 = s.pauses.percentile(0.90);
+  s.pause_p99 = s.pauses.percentile(0.99);
   return s;
 }
 
-void Heap::after_collection(GcKind kind, GcReason reason, std::chrono::nanoseconds pause,
-                            std::size_t bytes_before, std::size_t live_before,
-                            std::size_t promoted) {
+std::array<SpaceStats, kSpaceCount> Heap::space_usage() const {
+  std::array<SpaceStats, kSpaceCount> u{};
+  auto& eden = u[std::size_t(Space::kEden)];
+  eden.capacity = nursery_.eden_capacity();
+  eden.used = std::size_t(top_ - nursery_.eden_start());
+  auto& survivor = u[std::size_t(Space::kSurvivor)];
+  survivor.capacity = 2 * nursery_.survivor_capacity();
+  survivor.used = nursery_.from_space().used();
+  auto& old = u[std::size_t(Space::kOld)];
+  old.capacity = old_.pages().size() * kPageSize;
+  old.used = old_.allocated_bytes();
+  auto& large = u[std::size_t(Space::kLarge)];
+  for (Page* run : large_.runs()) large.capacity += run->run_bytes;
+  large.used = large_.object_bytes();
+  auto& immortal = u[std::size_t(Space::kImmortal)];
+  immortal.capacity = immortal_.pages().size() * kPageSize;
+  immortal.used = stats_.immortal_bytes;
+  return u;
+}
+
+void Heap::begin_collection() {
+  GcEvent& e = event_;
+  e = GcEvent{};
+  e.start = std::chrono::steady_clock::now();
+  phase_start_ = e.start;
+  e.bytes_before = heap_bytes();
+  auto usage = space_usage();
+  for (std::size_t i = 0; i < kSpaceCount; ++i) {
+    e.space_before[i] = usage[i].used;
+    e.live_before += usage[i].used;
+  }
+  phase_ = GcPhase::kRoots;
+  if (config_.verify_heap) {
+    phase_ = GcPhase::kVerify;
+    verify_heap();
+    enter_phase(GcPhase::kRoots);
+  }
+  in_gc_ = true;
+}
+
+void Heap::enter_phase(GcPhase phase) {
+  auto now = std::chrono::steady_clock::now();
+  auto spent = std::chrono::duration_cast<std::chrono::nanoseconds>(now - phase_start_);
+  GcEvent& e = event_;
+  if (spent.count() > 0) {
+    e.phases[std::size_t(phase_)] += spent;
+    PhaseSpan* last = e.span_count == 0 ? nullptr : &e.spans[e.span_count - 1];
+    if (last != nullptr && (last->phase == phase_ || e.span_count == GcEvent::kMaxSpans)) {
+      last->duration += spent;  // the same phase again, or out of room: extend the last span
+    } else {
+      e.spans[e.span_count++] = {
+          phase_, std::chrono::duration_cast<std::chrono::nanoseconds>(phase_start_ - e.start),
+          spent};
+    }
+  }
+  phase_ = phase;
+  phase_start_ = now;
+}
+
+void Heap::end_collection(GcKind kind, GcReason reason, std::size_t promoted) {
+  in_gc_ = false;
+  if (config_.verify_heap) {
+    enter_phase(GcPhase::kVerify);
+    verify_heap();
+  }
+  enter_phase(GcPhase::kVerify);  // closes the last phase; nothing is charged after this
+  GcEvent& e = event_;
+  e.sequence = ++gc_sequence_;
+  e.kind = kind;
+  e.reason = reason;
+  e.pause = std::chrono::duration_cast<std::chrono::nanoseconds>(phase_start_ - e.start);
+  e.bytes_after = heap_bytes();
+  e.promoted_bytes = promoted;
+  auto usage = space_usage();
+  for (std::size_t i = 0; i < kSpaceCount; ++i) {
+    e.space_after[i] = usage[i].used;
+    e.live_after += usage[i].used;
+  }
+
   HeapStats& s = stats_;
   if (kind == GcKind::kMinor)
     ++s.minor_collections;
   else
     ++s.major_collections;
   if (kind == GcKind::kCompact) ++s.compactions;
-  s.total_pause += pause;
-  s.last_pause = pause;
-  s.max_pause = std::max(s.max_pause, pause);
-  s.peak_heap_bytes = std::max({s.peak_heap_bytes, bytes_before, heap_bytes()});
-  GcEvent e;
-  e.sequence = ++gc_sequence_;
-  e.kind = kind;
-  e.reason = reason;
-  e.pause = pause;
-  e.bytes_before = bytes_before;
-  e.bytes_after = heap_bytes();
-  e.live_before = live_before;
-  e.live_after = bytes_in_use();
-  e.promoted_bytes = promoted;
-  if (config_.trace_gc > 0) log_collection(e);
+  ++s.collections_by_reason[std::size_t(reason)];
+  s.total_pause += e.pause;
+  s.last_pause = e.pause;
+  s.max_pause = std::max(s.max_pause, e.pause);
+  s.pauses.record(e.pause);
+  (kind == GcKind::kMinor ? s.minor_pauses : s.major_pauses).record(e.pause);
+  for (std::size_t p = 0; p < kGcPhaseCount; ++p) s.phase_total[p] += e.phases[p];
+  s.peak_heap_bytes = std::max({s.peak_heap_bytes, e.bytes_before, e.bytes_after});
+  // What the collection could free is now free: record each space's live size.
+  auto live = [&](Space sp) {
+    s.spaces[std::size_t(sp)].live_after_gc = usage[std::size_t(sp)].used;
+  };
+  live(Space::kEden);
+  live(Space::kSurvivor);
+  if (kind != GcKind::kMinor) {
+    live(Space::kOld);
+    live(Space::kLarge);
+  }
+  live(Space::kImmortal);
+
+  if (config_.trace_gc > 0) std::fprintf(stderr, "%s\n", format_event(e, config_.trace_gc).c_str());
+  if (trace_writer_) trace_writer_->record(e, stats());
   if (!listeners_.empty()) {
     auto copy = listeners_;
     for (auto& [id, fn] : copy) fn(e);
   }
 }
 
-void Heap::log_collection(const GcEvent& e) {
-  auto mib = [](std::size_t b) { return double(b) / (1024.0 * 1024.0); };
-  std::string line = fmt::format(
-      "[marrow gc #{}] {} ({}) committed {:.1f}M -> {:.1f}M, in use {:.1f}M -> {:.1f}M, "
-      "promoted {:.1f}K, pause {:.3f} ms",
-      e.sequence, to_string(e.kind), to_string(e.reason), mib(e.bytes_before), mib(e.bytes_after),
-      mib(e.live_before), mib(e.live_after), double(e.promoted_bytes) / 1024.0,
-      double(e.pause.count()) / 1e6);
-  if (config_.trace_gc >= 2) {
-    line += fmt::format(
-        "\n    eden {:.1f}M, survivors {:.1f}K/{:.1f}K, old {:.1f}M in {} pages (free-listed "
-        "{:.1f}K), large {:.1f}M in {} runs, immortal {:.1f}K",
-        mib(nursery_.eden_capacity()), double(nursery_.from_space().used()) / 1024.0,
-        double(nursery_.survivor_capacity()) / 1024.0, mib(old_.allocated_bytes()),
-        old_.pages().size(), double(old_.free_list_bytes()) / 1024.0, mib(large_.object_bytes()),
-        large_.runs().size(), double(stats_.immortal_bytes) / 1024.0);
-  }
-  std::fprintf(stderr, "%s\n", line.c_str());
+void Heap::start_gc_trace(const std::string& path) {
+  check_thread();
+  auto writer = std::make_unique<GcTraceWriter>(path, created_);
+  trace_writer_ = std::move(writer);  // a trace in progress is finished by its destructor
+}
+
+void Heap::stop_gc_trace() {
+  check_thread();
+  trace_writer_.reset();
 }
 
 // ---- Addresses -------------------------------------------------------------------------

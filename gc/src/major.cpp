@@ -88,11 +88,7 @@ class MarkWeak final : public WeakProcessor {
 }  // namespace
 
 void Heap::collect_major(GcReason reason, bool force_compact) {
-  auto t0 = std::chrono::steady_clock::now();
-  if (config_.verify_heap) verify_heap();
-  in_gc_ = true;
-  std::size_t bytes_before = heap_bytes();
-  std::size_t live_before = bytes_in_use();
+  begin_collection();
 
   // 1. Empty the nursery: afterwards nothing is young, so the remembered set is empty.
   std::size_t promoted = evacuate_nursery(true);
@@ -104,6 +100,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   for (Page* p : large_.runs()) p->live_bytes = 0;
 
   // 2. Mark.
+  enter_phase(GcPhase::kRoots);
   MarkingTracer marker(mark_stack_limit_);
   trace_roots(marker);
   for (auto& [object, count] : pins_) marker.mark(object);
@@ -114,6 +111,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
         trace_object_as(static_cast<Object*>(object_of(p)), header_type(h), marker);
     });
   }
+  enter_phase(GcPhase::kMark);
   marker.drain();
   while (marker.overflowed) {
     // Rescan: every marked object's children get another chance to be pushed.
@@ -132,6 +130,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   }
 
   // 3. Weak references and finalizers (before anything moves or is freed).
+  enter_phase(GcPhase::kWeak);
   weaks_.for_each([&](Object*& slot) {
     if (slot != nullptr && !is_marked(slot)) slot = nullptr;
   });
@@ -170,10 +169,13 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
       force_compact || (occupied_pages >= 8 && fragmentation > config_.compaction_threshold);
   std::size_t old_before = old_.allocated_bytes();
   if (compact) {
+    enter_phase(GcPhase::kCompact);
     compact_old_space();
+    enter_phase(GcPhase::kSweep);
   } else {
     MarkWeak w;
     process_root_source_weaks(w);
+    enter_phase(GcPhase::kSweep);
     old_.reset_free_lists();
     std::vector<Page*> pages = old_.pages();
     for (Page* page : pages) sweep_page(page);
@@ -195,13 +197,11 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   }
   next_major_trigger_ = trigger;
 
-  in_gc_ = false;
-  if (config_.verify_heap) verify_heap();
-  auto pause =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+  std::size_t holes = old_.free_list_bytes();
+  stats_.fragmentation = holes == 0 ? 0.0 : double(holes) / double(holes + old_live);
   GcKind kind = compact ? GcKind::kCompact : GcKind::kMajor;
   if (compact && !force_compact) reason = GcReason::kFragmentation;
-  after_collection(kind, reason, pause, bytes_before, live_before, promoted);
+  end_collection(kind, reason, promoted);
 }
 
 void Heap::sweep_page(Page* page) {
@@ -288,8 +288,10 @@ void Heap::compact_old_space() {
   }
 
   // Weak processing sees final addresses; dead objects are neither marked nor forwarded.
+  enter_phase(GcPhase::kWeak);
   MarkWeak w;
   process_root_source_weaks(w);
+  enter_phase(GcPhase::kCompact);
 
   // Phase B: update references everywhere.
   UpdateTracer update;

@@ -28,12 +28,16 @@ class MinorCollector final : public Tracer {
 
   void run() {
     // Roots.
+    heap_.enter_phase(GcPhase::kRoots);
     heap_.trace_roots(*this);
     for (Object*& p : heap_.pending_finalizers_) visit(p);
     process_remembered_slots();
     process_remembered_objects();
+    heap_.enter_phase(GcPhase::kEvacuate);
     drain();
+    heap_.enter_phase(GcPhase::kWeak);
     process_weaks();
+    heap_.enter_phase(GcPhase::kEvacuate);
     drain();  // objects resurrected for finalization are not scanned, but stay correct
   }
 
@@ -243,18 +247,9 @@ std::size_t Heap::evacuate_nursery(bool promote_all) {
 }
 
 void Heap::collect_minor(GcReason reason, bool promote_all) {
-  auto t0 = std::chrono::steady_clock::now();
-  if (config_.verify_heap) verify_heap();
-  in_gc_ = true;
-  std::size_t bytes_before = heap_bytes();
-  std::size_t live_before = bytes_in_use();
+  begin_collection();
   std::size_t promoted = evacuate_nursery(promote_all);
-  in_gc_ = false;
-  if (config_.verify_heap) verify_heap();
-  auto pause = std::chrono::steady_clock::now() - t0;
-  after_collection(GcKind::kMinor, reason,
-                   std::chrono::duration_cast<std::chrono::nanoseconds>(pause), bytes_before,
-                   live_before, promoted);
+  end_collection(GcKind::kMinor, reason, promoted);
 }
 
 }  // namespace marrow::internal

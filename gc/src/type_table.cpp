@@ -42,36 +42,4 @@ bool is_registered_type(std::uint32_t index) noexcept {
 
 }  // namespace internal
 
-const char* to_string(GcKind kind) noexcept {
-  switch (kind) {
-    case GcKind::kMinor:
-      return "minor";
-    case GcKind::kMajor:
-      return "major";
-    case GcKind::kCompact:
-      return "compact";
-  }
-  return "?";
-}
-
-const char* to_string(GcReason reason) noexcept {
-  switch (reason) {
-    case GcReason::kAllocation:
-      return "allocation";
-    case GcReason::kRequested:
-      return "requested";
-    case GcReason::kHeapGrowth:
-      return "heap-growth";
-    case GcReason::kHeapLimit:
-      return "heap-limit";
-    case GcReason::kStress:
-      return "stress";
-    case GcReason::kPin:
-      return "pin";
-    case GcReason::kFragmentation:
-      return "fragmentation";
-  }
-  return "?";
-}
-
 }  // namespace marrow

@@ -30,10 +30,12 @@ void Runtime::for_each_object(const std::function<void(const ObjectInfo&)>& fn) 
   heap_.collect(GcKind::kMajor, GcReason::kRequested);
   heap_.for_each_object([&](Object* o, internal::HeaderWord h) {
     ObjectInfo info{o, internal::type_info(internal::header_type(h)).name,
-                    internal::header_size_bytes(h), internal::to_string(heap_.space_of(o))};
+                    internal::header_size_bytes(h), to_string(heap_.space_of(o))};
     fn(info);
   });
 }
+
+void Runtime::write_heap_snapshot(const std::string& path) { heap_.write_heap_snapshot(path); }
 
 void Runtime::add_root_source(RootSource* source) { heap_.add_root_source(source); }
 void Runtime::remove_root_source(RootSource* source) { heap_.remove_root_source(source); }

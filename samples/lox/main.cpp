@@ -21,11 +21,16 @@ constexpr int kExitIoError = 74;
 void usage() {
   std::fprintf(stderr,
                "Usage: lox [options] [script]\n"
-               "  --gc-stats         print collector statistics to stderr at exit\n"
+               "  --gc-stats[=json]  print collector statistics to stderr at exit (a table,\n"
+               "                     or one JSON object)\n"
                "  --heap-limit=SIZE  cap the managed heap (K, M, G suffixes); exhausting it\n"
                "                     is the runtime error 'Out of memory.'\n"
                "  --gc-stress=N      collect every N allocations (moving everything)\n"
                "  --verify-heap      verify the heap before and after every collection\n"
+               "  --heap-snapshot=PATH  at exit, write the heap as a Chrome DevTools\n"
+               "                     .heapsnapshot (open in DevTools' Memory panel)\n"
+               "  --gc-trace=PATH    write collections and their phases as Chrome\n"
+               "                     trace-event JSON (open in Perfetto)\n"
                "Environment: MARROW_TRACE_GC=1 logs each collection; other MARROW_*\n"
                "variables tune the heap (see docs/tuning.md).\n");
 }
@@ -48,20 +53,6 @@ bool read_file(const char* path, std::string& out) {
   return true;
 }
 
-double ms(std::chrono::nanoseconds ns) { return static_cast<double>(ns.count()) / 1e6; }
-double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
-
-void print_gc_stats(marrow::Runtime& rt) {
-  const marrow::HeapStats& s = rt.stats();
-  std::fprintf(stderr,
-               "[gc] collections: %zu minor, %zu major (%zu compacting)\n"
-               "[gc] pauses: total %.3f ms, max %.3f ms\n"
-               "[gc] heap: peak %.2f MiB; allocated %.2f MiB, promoted %.2f MiB\n",
-               s.minor_collections, s.major_collections, s.compactions, ms(s.total_pause),
-               ms(s.max_pause), mib(s.peak_heap_bytes), mib(s.bytes_allocated),
-               mib(s.bytes_promoted));
-}
-
 int repl(lox::Vm& vm) {
   std::string line;
   for (;;) {
@@ -81,6 +72,8 @@ int repl(lox::Vm& vm) {
 int main(int argc, char** argv) {
   marrow::Config config;
   bool gc_stats = false;
+  bool gc_stats_json = false;
+  std::string snapshot_path;
   const char* script = nullptr;
   try {
     config = marrow::Config::from_env(config);
@@ -88,6 +81,8 @@ int main(int argc, char** argv) {
       const char* arg = argv[i];
       if (std::strcmp(arg, "--gc-stats") == 0) {
         gc_stats = true;
+      } else if (std::strcmp(arg, "--gc-stats=json") == 0) {
+        gc_stats = gc_stats_json = true;
       } else if (std::strncmp(arg, "--heap-limit=", 13) == 0) {
         config.heap_limit_bytes = marrow::parse_size(arg + 13);
       } else if (std::strncmp(arg, "--gc-stress=", 12) == 0) {
@@ -96,6 +91,10 @@ int main(int argc, char** argv) {
         if (end == arg + 12 || *end != '\0')
           throw std::invalid_argument("--gc-stress needs a number");
         config.stress_interval = n;
+      } else if (std::strncmp(arg, "--heap-snapshot=", 16) == 0 && arg[16] != '\0') {
+        snapshot_path = arg + 16;
+      } else if (std::strncmp(arg, "--gc-trace=", 11) == 0 && arg[11] != '\0') {
+        config.gc_trace_path = arg + 11;
       } else if (std::strcmp(arg, "--verify-heap") == 0) {
         config.verify_heap = true;
       } else if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
@@ -121,7 +120,7 @@ int main(int argc, char** argv) {
   if (script != nullptr && !read_file(script, source)) return kExitIoError;
 
   int status = 0;
-  {
+  try {
     lox::Vm vm(config);
     if (script == nullptr) {
       status = repl(vm);
@@ -131,7 +130,16 @@ int main(int argc, char** argv) {
       if (result == lox::InterpretResult::kRuntimeError) status = kExitRuntimeError;
     }
     std::fflush(stdout);
-    if (gc_stats) print_gc_stats(vm.runtime());
+    if (!snapshot_path.empty()) vm.runtime().write_heap_snapshot(snapshot_path);
+    if (gc_stats) {
+      const marrow::HeapStats& s = vm.runtime().stats();
+      std::fputs(
+          gc_stats_json ? (marrow::to_json(s) + "\n").c_str() : marrow::format_table(s).c_str(),
+          stderr);
+    }
+  } catch (const std::runtime_error& e) {  // a snapshot or trace file that cannot be written
+    std::fprintf(stderr, "lox: %s\n", e.what());
+    return kExitIoError;
   }
   return status;
 }

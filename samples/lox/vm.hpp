@@ -109,6 +109,7 @@ class Vm final : public marrow::RootSource {
   // ---- marrow::RootSource ------------------------------------------------------------
   void trace_roots(marrow::Tracer& t) override;
   void process_weak(marrow::WeakProcessor& w) override;
+  const char* root_name() const override { return "Lox VM"; }
 
   /// Prints a value as clox does (numbers with %g).
   static void print_value(std::FILE* out, Value v);

@@ -9,7 +9,7 @@ lox=${LOX:-build/release/bin/lox}
 [ -x "$lox" ] || { echo "30-lox.sh: $lox missing (build the release preset)" >&2; exit 1; }
 mkdir -p build/bench
 QUICK=${QUICK:-} CLOX=${CLOX:-} python3 - "$lox" <<'PY'
-import os, re, subprocess, sys, tempfile, time
+import json, os, re, subprocess, sys, tempfile, time
 
 lox = sys.argv[1]
 quick = bool(os.environ.get("QUICK"))
@@ -34,19 +34,19 @@ def timed(cmd):
     return wall, p.stderr
 
 def gc_figures(stderr):
-    f = {}
-    m = re.search(r"collections: (\d+) minor, (\d+) major \((\d+) compacting\)", stderr)
-    if m: f["minor"], f["major"], f["compact"] = m.groups()
-    m = re.search(r"pauses: total ([\d.]+) ms, max ([\d.]+) ms", stderr)
-    if m: f["total_pause"], f["max_pause"] = m.groups()
-    m = re.search(r"heap: peak ([\d.]+) MiB; allocated ([\d.]+) MiB, promoted ([\d.]+) MiB", stderr)
-    if m: f["peak"], f["allocated"], f["promoted"] = m.groups()
-    return f
+    s = json.loads(stderr.strip().splitlines()[-1])
+    mib = lambda b: f"{b / 1048576:.2f}"
+    return {"minor": str(s["minor_collections"]), "major": str(s["major_collections"]),
+            "compact": str(s["compactions"]),
+            "total_pause": f"{s['pauses']['total_ns'] / 1e6:.3f}",
+            "max_pause": f"{s['pauses']['max_ns'] / 1e6:.3f}",
+            "peak": mib(s["peak_heap_bytes"]), "allocated": mib(s["bytes_allocated"]),
+            "promoted": mib(s["bytes_promoted"])}
 
 rows = []
 for name in benches:
     path = program(name)
-    wall, err = timed([lox, "--gc-stats", path])
+    wall, err = timed([lox, "--gc-stats=json", path])
     f = gc_figures(err)
     row = [name, f"{wall:.3f}"]
     if clox:

@@ -110,6 +110,29 @@ class Runtime {
   /// objects are reported). fn must not allocate.
   void for_each_object(const std::function<void(const ObjectInfo&)>& fn);
 
+  /// Writes the live object graph to `path` as a Chrome DevTools heap snapshot
+  /// (.heapsnapshot JSON; opens in DevTools' Memory panel and memlab). Runs a major
+  /// collection first. Node names are type names (TypeInfo::name, or `kTypeName`), edge
+  /// names are the names given to `Tracer::visit`. Throws std::runtime_error naming the
+  /// path when it cannot be written.
+  ///
+  /// ```cpp
+  /// rt.write_heap_snapshot("vm.heapsnapshot");
+  /// ```
+  void write_heap_snapshot(const std::string& path);
+
+  /// Writes every collection from now on, with its phases, to `path` as Chrome
+  /// trace-event JSON (Perfetto, chrome://tracing); `stop_gc_trace` finishes the file
+  /// (so does destroying the runtime). Config::gc_trace_path starts one at creation.
+  ///
+  /// ```cpp
+  /// rt.start_gc_trace("gc-trace.json");
+  /// run_program(rt);
+  /// rt.stop_gc_trace();
+  /// ```
+  void start_gc_trace(const std::string& path) { heap_.start_gc_trace(path); }
+  void stop_gc_trace() { heap_.stop_gc_trace(); }
+
   void add_root_source(RootSource* source);
   void remove_root_source(RootSource* source);
 

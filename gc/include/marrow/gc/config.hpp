@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace marrow {
 
@@ -43,12 +44,15 @@ struct Config {
   bool verify_heap = false;
   /// 0: silent; 1: one line per collection on stderr; 2: plus per-space detail.
   int trace_gc = 0;
+  /// When set, collections and their phases are written to this file as Chrome
+  /// trace-event JSON from the start (see Runtime::start_gc_trace).
+  std::string gc_trace_path;
 
   /// `base` with MARROW_NURSERY_BYTES, MARROW_SURVIVOR_BYTES, MARROW_TENURE_AGE,
   /// MARROW_LARGE_OBJECT_BYTES, MARROW_HEAP_LIMIT, MARROW_GROWTH_FACTOR,
   /// MARROW_COMPACTION_THRESHOLD, MARROW_PAGE_RESERVE, MARROW_STRESS_INTERVAL,
-  /// MARROW_VERIFY_HEAP and MARROW_TRACE_GC applied. Sizes accept K, M and G suffixes.
-  /// A malformed value throws std::invalid_argument naming the variable.
+  /// MARROW_VERIFY_HEAP, MARROW_TRACE_GC and MARROW_GC_TRACE (a path) applied. Sizes accept K, M
+  /// and G suffixes. A malformed value throws std::invalid_argument naming the variable.
   static Config from_env(Config base);
   static Config from_env();
 };

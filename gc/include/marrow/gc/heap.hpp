@@ -2,6 +2,8 @@
 // statistics, plus the out-of-line slow paths the runtime's inline code falls into.
 // Knows object graphs and raw root slots, not the C++ surface of handles.
 #pragma once
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -74,9 +76,8 @@ class SlotTable {
   std::size_t live_ = 0;
 };
 
-/// Which space an address belongs to (for the heap walk and diagnostics).
-enum class Space : std::uint8_t { kEden, kSurvivor, kOld, kLarge, kImmortal, kNone };
-const char* to_string(Space space) noexcept;
+using marrow::Space;
+class GcTraceWriter;
 
 /// The collector for one runtime. Single-threaded: the runtime's owner thread only.
 class Heap {
@@ -131,6 +132,16 @@ class Heap {
 
   // ---- Inspection ----------------------------------------------------------------
   const HeapStats& stats();
+  /// Starts writing every collection and its phases as Chrome trace-event JSON to `path`
+  /// (replacing a trace in progress). Throws std::runtime_error naming the path when it
+  /// cannot be opened.
+  void start_gc_trace(const std::string& path);
+  /// Finishes the trace file (valid JSON from then on); no-op when none is open.
+  void stop_gc_trace();
+  bool gc_trace_active() const { return trace_writer_ != nullptr; }
+  /// Writes the live object graph as a Chrome DevTools .heapsnapshot (runs a major
+  /// collection first). Throws std::runtime_error naming the path on I/O failure.
+  void write_heap_snapshot(const std::string& path);
   const Config& config() const { return config_; }
   /// Problems found by a full heap verification (empty when the heap is sound).
   std::vector<std::string> find_heap_problems();
@@ -163,6 +174,7 @@ class Heap {
   friend class Verifier;
   friend class MarkingTracer;
   friend struct MinorAccess;
+  friend class HeapSnapshotWriter;
 
   [[noreturn]] void wrong_thread() const;
   void collect_minor(GcReason reason, bool promote_all);
@@ -173,8 +185,13 @@ class Heap {
   void sweep_page(Page* page);
   void sweep_large_objects();
   void compact_old_space();
-  void after_collection(GcKind kind, GcReason reason, std::chrono::nanoseconds pause,
-                        std::size_t bytes_before, std::size_t live_before, std::size_t promoted);
+  /// Brackets every collection: begin starts the pause clock (phase kVerify or kRoots),
+  /// enter_phase charges the time since the last switch to the phase that ran, end
+  /// finishes the event, updates statistics and tells the log, the trace and listeners.
+  void begin_collection();
+  void enter_phase(GcPhase phase);
+  void end_collection(GcKind kind, GcReason reason, std::size_t promoted);
+  std::array<SpaceStats, kSpaceCount> space_usage() const;
   std::byte* allocate_large(std::size_t size);
   /// Eden is empty after a minor collection; resets top/limit (stress-aware).
   void reset_eden();
@@ -186,7 +203,6 @@ class Heap {
   void enforce_heap_limit(std::size_t extra_bytes);
   void trace_roots(Tracer& tracer, bool include_handles = true);
   void process_root_source_weaks(WeakProcessor& w);
-  void log_collection(const GcEvent& event);
 
   Config config_;
   std::thread::id owner_thread_;
@@ -210,6 +226,11 @@ class Heap {
   std::function<std::size_t(std::size_t, std::size_t)> near_limit_callback_;
 
   HeapStats stats_;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  GcEvent event_;  ///< the collection in progress
+  GcPhase phase_ = GcPhase::kRoots;
+  std::chrono::steady_clock::time_point phase_start_;
+  std::unique_ptr<GcTraceWriter> trace_writer_;
   std::uint64_t gc_sequence_ = 0;
   std::size_t eden_allocated_before_ = 0;  ///< eden bytes allocated before the current cycle
   std::size_t other_allocated_ = 0;        ///< large and immortal bytes allocated

@@ -105,6 +105,8 @@ struct RootSource {
   virtual ~RootSource() = default;
   virtual void trace_roots(Tracer& tracer) = 0;
   virtual void process_weak(WeakProcessor&) {}
+  /// How heap snapshots label this source's roots (a synthetic root node per source).
+  virtual const char* root_name() const { return "RootSource"; }
 };
 
 /// Raw `T*` slots are the embedder's own business; SlotTraits for Object pointers.
