@@ -165,8 +165,15 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
     }
   }
   double fragmentation = occupied_area == 0 ? 0.0 : 1.0 - double(old_live) / double(occupied_area);
-  bool compact =
-      force_compact || (occupied_pages >= 8 && fragmentation > config_.compaction_threshold);
+  // Holes the mutator refills are not worth moving objects for: compaction is chosen
+  // only when most of the free-listed bytes the last sweep made are still unused (the
+  // allocation sizes do not fit them), so a steady workload whose dead objects leave
+  // holes of the sizes it allocates (caches, queues) keeps sweeping.
+  // After a compaction (or before any sweep) there is no such evidence: sweep first.
+  bool holes_unused = free_after_last_sweep_ != 0 &&
+                      double(old_.free_list_bytes()) >= 0.5 * double(free_after_last_sweep_);
+  bool compact = force_compact || (occupied_pages >= 8 && holes_unused &&
+                                   fragmentation > config_.compaction_threshold);
   std::size_t old_before = old_.allocated_bytes();
   if (compact) {
     enter_phase(GcPhase::kCompact);
@@ -181,6 +188,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
     for (Page* page : pages) sweep_page(page);
   }
   sweep_large_objects();
+  free_after_last_sweep_ = compact ? 0 : old_.free_list_bytes();
   provider_.trim(config_.page_reserve);
   stats_.bytes_freed += old_before > old_live ? old_before - old_live : 0;
   old_.set_allocated_bytes(old_live);
@@ -205,6 +213,11 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
 }
 
 void Heap::sweep_page(Page* page) {
+  if (page->live_bytes == 0 && page->pinned_count == 0) {
+    // Marking found nothing here: no mark bits to clear, nothing to keep, no walk.
+    old_.release_page(page);
+    return;
+  }
   std::byte* free_start = nullptr;
   std::size_t live = 0;
   std::byte* p = page->area_start();

@@ -54,9 +54,11 @@ void OldSpace::add_free(std::byte* p, std::size_t size) noexcept {
   *reinterpret_cast<HeaderWord*>(p) = make_header(size, kFreeChunkType);
   free_bytes_ += size;
   if (size <= kSmallClassLimit) {
-    std::byte*& head = small_lists_[size / kWordSize];
+    std::size_t c = size / kWordSize;
+    std::byte*& head = small_lists_[c];
     *reinterpret_cast<std::byte**>(p + kHeaderSize) = head;
     head = p;
+    small_nonempty_[c / 64] |= std::uint64_t{1} << (c % 64);
   } else {
     *reinterpret_cast<std::byte**>(p + kHeaderSize) = nullptr;
     big_chunks_.emplace(size, p);
@@ -65,6 +67,7 @@ void OldSpace::add_free(std::byte* p, std::size_t size) noexcept {
 
 void OldSpace::reset_free_lists() noexcept {
   for (auto& head : small_lists_) head = nullptr;
+  small_nonempty_[0] = small_nonempty_[1] = 0;
   big_chunks_.clear();
   free_bytes_ = 0;
   lab_ = {};
@@ -108,20 +111,42 @@ void OldSpace::release_page(Page* page) noexcept {
   provider_.free(page);
 }
 
+std::byte* OldSpace::pop_small(std::size_t c) noexcept {
+  std::byte*& head = small_lists_[c];
+  std::byte* p = head;
+  head = *reinterpret_cast<std::byte**>(p + kHeaderSize);
+  if (head == nullptr) small_nonempty_[c / 64] &= ~(std::uint64_t{1} << (c % 64));
+  free_bytes_ -= c * kWordSize;
+  return p;
+}
+
+std::size_t OldSpace::first_small_at_least(std::size_t c) const noexcept {
+  for (std::size_t w = c / 64; w < 2; ++w) {
+    std::uint64_t bits = small_nonempty_[w];
+    if (w == c / 64) bits &= ~std::uint64_t{0} << (c % 64);
+    if (bits != 0) return w * 64 + std::size_t(__builtin_ctzll(bits));
+  }
+  return 0;
+}
+
 std::byte* OldSpace::allocate_slow(std::size_t size) noexcept {
   MARROW_DCHECK(size % kWordSize == 0 && size >= kMinObjectSize, "old-space sizes are words");
-  // 1. An exact-size hole from a small class: no split, no fragmentation.
   if (size <= kSmallClassLimit) {
-    std::byte*& head = small_lists_[size / kWordSize];
-    if (head != nullptr) {
-      std::byte* p = head;
-      head = *reinterpret_cast<std::byte**>(p + kHeaderSize);
-      free_bytes_ -= size;
+    std::size_t c = size / kWordSize;
+    // 1. An exact-size hole: no split, no fragmentation.
+    if (small_lists_[c] != nullptr) {
+      allocated_bytes_ += size;
+      return pop_small(c);
+    }
+    // 2. The smallest larger small hole that leaves a usable remainder (>= 16 bytes).
+    if (std::size_t larger = first_small_at_least(c + kMinObjectSize / kWordSize)) {
+      std::byte* p = pop_small(larger);
+      add_free(p + size, (larger - c) * kWordSize);
       allocated_bytes_ += size;
       return p;
     }
   }
-  // 2. A new LAB: best fit among big chunks of at least max(size, 4 KiB), else any big chunk
+  // 3. A new LAB: best fit among big chunks of at least max(size, 4 KiB), else any big chunk
   //    that fits, else a fresh page. 4 KiB keeps LAB refills rare for small objects.
   retire_lab();
   constexpr std::size_t kMinLab = 4096;

@@ -59,44 +59,16 @@ void Runtime::throw_bad_size(std::size_t fixed, std::size_t extra) {
 
 // ---- Handle scopes -------------------------------------------------------------------
 
-HandleScope::HandleScope(Runtime& rt) : rt_(rt), area_(rt.heap_for_internal_use().handles_) {
-  rt.heap_for_internal_use().check_thread();
-  saved_next_ = area_.next;
-  saved_limit_ = area_.limit;
-  saved_block_ = area_.block;
-  saved_depth_ = area_.depth;
-  if (area_.next == nullptr) {
-    if (area_.blocks.empty())
-      area_.blocks.push_back(new Object*[internal::HandleArea::kBlockSlots]);
-    area_.block = 0;
-    area_.next = area_.blocks[0];
-    area_.limit = area_.next + internal::HandleArea::kBlockSlots;
-  }
-  ++area_.depth;
+void HandleScope::open_first_block() {
+  if (area_.blocks.empty()) area_.blocks.push_back(new Object*[internal::HandleArea::kBlockSlots]);
+  area_.block = 0;
+  area_.next = area_.blocks[0];
+  area_.limit = area_.next + internal::HandleArea::kBlockSlots;
 }
 
-HandleScope::~HandleScope() {
-  MARROW_CHECK(area_.depth == saved_depth_ + 1,
-               "HandleScopes must be destroyed in reverse order of creation");
-  area_.next = saved_next_;
-  area_.limit = saved_limit_;
-  area_.block = saved_block_;
-  area_.depth = saved_depth_;
+void EscapableHandleScope::throw_no_enclosing_scope() {
+  throw UsageError("marrow: an EscapableHandleScope needs an open enclosing HandleScope");
 }
-
-Object** EscapableHandleScope::reserve(Runtime& rt) {
-  internal::Heap& heap = rt.heap_for_internal_use();
-  heap.check_thread();
-  if (heap.handles_.depth == 0)
-    throw UsageError("marrow: an EscapableHandleScope needs an open enclosing HandleScope");
-  Object** slot = heap.handles_.next;
-  if (slot == heap.handles_.limit) slot = heap.handle_slow();
-  *slot = nullptr;
-  heap.handles_.next = slot + 1;
-  return slot;
-}
-
-EscapableHandleScope::EscapableHandleScope(Runtime& rt) : reserved_(reserve(rt)), scope_(rt) {}
 
 Object** EscapableHandleScope::escape_slot(Object* value) {
   if (escaped_) throw UsageError("marrow: EscapableHandleScope::escape may be called only once");

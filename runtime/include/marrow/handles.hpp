@@ -112,6 +112,7 @@ class HandleScope {
   Runtime& runtime() const { return rt_; }
 
  protected:
+  [[gnu::cold]] void open_first_block();
   Runtime& rt_;
   internal::HandleArea& area_;
   Object** saved_next_;
@@ -142,6 +143,7 @@ class EscapableHandleScope {
 
  private:
   static Object** reserve(Runtime& rt);
+  [[noreturn, gnu::cold]] static void throw_no_enclosing_scope();
   Object** escape_slot(Object* value);
   Object** reserved_;  // declared before scope_: reserved in the *outer* scope
   HandleScope scope_;

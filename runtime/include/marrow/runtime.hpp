@@ -212,6 +212,44 @@ class Runtime {
   internal::Heap heap_;
 };
 
+// ---- Handle scopes (inline: one opens per call frame of an interpreter) ------------
+
+inline HandleScope::HandleScope(Runtime& rt) : rt_(rt), area_(rt.heap_for_internal_use().handles_) {
+  rt.heap_for_internal_use().check_thread();
+  saved_next_ = area_.next;
+  saved_limit_ = area_.limit;
+  saved_block_ = area_.block;
+  saved_depth_ = area_.depth;
+  if (area_.next == nullptr) [[unlikely]]
+    open_first_block();
+  ++area_.depth;
+}
+
+inline HandleScope::~HandleScope() {
+  MARROW_CHECK(area_.depth == saved_depth_ + 1,
+               "HandleScopes must be destroyed in reverse order of creation");
+  area_.next = saved_next_;
+  area_.limit = saved_limit_;
+  area_.block = saved_block_;
+  area_.depth = saved_depth_;
+}
+
+inline Object** EscapableHandleScope::reserve(Runtime& rt) {
+  internal::Heap& heap = rt.heap_for_internal_use();
+  heap.check_thread();
+  if (heap.handles_.depth == 0) [[unlikely]]
+    throw_no_enclosing_scope();
+  Object** slot = heap.handles_.next;
+  if (slot == heap.handles_.limit) [[unlikely]]
+    slot = heap.handle_slow();
+  *slot = nullptr;
+  heap.handles_.next = slot + 1;
+  return slot;
+}
+
+inline EscapableHandleScope::EscapableHandleScope(Runtime& rt)
+    : reserved_(reserve(rt)), scope_(rt) {}
+
 // ---- Handle templates that need Runtime --------------------------------------------
 
 template <class T>

@@ -33,7 +33,8 @@ struct Config {
   double growth_factor = 2.0;
   /// Old-generation size that triggers the first major collection.
   std::size_t initial_old_trigger_bytes = std::size_t{16} << 20;
-  /// A major collection compacts when this fraction of old-space pages is free.
+  /// A major collection compacts when this fraction of old-space pages is free and the
+  /// holes the previous sweep left went mostly unused (see docs/tuning.md).
   double compaction_threshold = 0.5;
   /// Empty pages kept mapped for reuse after a collection; the rest go back to the OS.
   std::size_t page_reserve = 8;

@@ -238,6 +238,7 @@ class Heap {
   std::size_t next_major_trigger_ = 0;
   std::uint64_t stress_countdown_ = 0;
   unsigned stress_cycle_ = 0;
+  std::size_t free_after_last_sweep_ = 0;  ///< old-space free-list bytes after the last major
   bool in_gc_ = false;
   bool in_finalizers_ = false;
   std::size_t mark_stack_limit_ = std::size_t{1} << 22;  ///< 32 MiB of entries; overflow rescans

@@ -64,7 +64,9 @@ class Nursery {
 ///
 /// Free lists: exact classes for every size from 16 to 512 bytes (objects of a language
 /// VM come in few sizes, so exact classes reuse holes without splitting), and one
-/// best-fit index (size -> chunks) above the largest class.
+/// best-fit index (size -> chunks) above the largest class. When the exact class is
+/// empty, the smallest larger small hole is split (a bitmap of non-empty classes finds
+/// it), so holes of sizes nobody allocates (two dead neighbours merged) are reused too.
 class OldSpace {
  public:
   static constexpr std::size_t kSmallClassLimit = 512;
@@ -127,6 +129,10 @@ class OldSpace {
  private:
   std::byte* allocate_slow(std::size_t size) noexcept;
   void retire_lab() noexcept;
+  /// Pops the head of small class `c` (non-empty), keeping the non-empty bitmap exact.
+  std::byte* pop_small(std::size_t c) noexcept;
+  /// The smallest non-empty small class >= c, or 0 when there is none.
+  std::size_t first_small_at_least(std::size_t c) const noexcept;
 
   PageProvider& provider_;
   void* owner_;
@@ -135,6 +141,7 @@ class OldSpace {
   BumpRegion lab_;
   Page* lab_page_ = nullptr;
   std::byte* small_lists_[kSmallClasses] = {};
+  std::uint64_t small_nonempty_[2] = {};  ///< bit c % 64 of word c / 64: class c has holes
   std::multimap<std::size_t, std::byte*> big_chunks_;
   std::size_t free_bytes_ = 0;
   std::size_t allocated_bytes_ = 0;
