@@ -3,6 +3,10 @@
 set -euo pipefail
 pkgs=(cmake g++ ninja-build libfmt-dev doctest-dev libgc-dev libbenchmark-dev clang-format
       valgrind gnuplot-nox pkg-config python3)
+# node and npm run DevTools' snapshot parser (tools/tests.d/heap-snapshot.sh): Debian's
+# packages, only when no node or npm is on the PATH (one from nvm or NodeSource is fine).
+command -v node >/dev/null || pkgs+=(nodejs)
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

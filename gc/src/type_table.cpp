@@ -12,8 +12,8 @@ namespace {
 /// 16 bits of type index in the header.
 constexpr std::uint32_t kMaxTypes = 1u << 16;
 
-const TypeInfo kFreeChunkInfo = {"(free)", nullptr, nullptr, 0};
-const TypeInfo kFillerInfo = {"(filler)", nullptr, nullptr, 0};
+const TypeInfo kFreeChunkInfo = {"(free)", nullptr, nullptr, 0, nullptr, SnapshotNodeType::kHidden};
+const TypeInfo kFillerInfo = {"(filler)", nullptr, nullptr, 0, nullptr, SnapshotNodeType::kHidden};
 
 std::atomic<const TypeInfo*> g_types[kMaxTypes] = {};
 std::atomic<std::uint32_t> g_next_type{kFirstUserType};

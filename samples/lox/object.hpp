@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include <marrow/marrow.hpp>
 
@@ -47,12 +48,15 @@ inline Elem* trailing(T* self) {
 /// equal strings the same object: string equality is pointer equality.
 struct ObjString : Obj {
   static constexpr const char* kTypeName = "LoxString";
+  // Heap snapshots show a string as DevTools shows a JS string: its text, under "(string)".
+  static constexpr auto kSnapshotNodeType = marrow::SnapshotNodeType::kString;
   ObjString(std::uint32_t len, std::uint32_t h) : Obj(ObjType::kString), hash(h), length(len) {}
   char* chars() { return trailing<char>(this); }
   const char* chars() const {
     return reinterpret_cast<const char*>(reinterpret_cast<const std::byte*>(this) +
                                          sizeof(ObjString));
   }
+  void snapshot_name(std::string& out) const { out.append(chars(), length); }
   std::uint32_t hash;
   std::uint32_t length;
 };
@@ -81,6 +85,18 @@ struct ObjFunction : Obj {
     t.visit(name);
     t.visit(constants);
   }
+  // Heap-snapshot labels take clox's printed forms (<fn name>, <script>, <native fn>; and
+  // <class Name>). DevTools' Summary groups names shaped <word ...> by their first word,
+  // so it shows one row per kind ("<fn>", "<class>") with each object's full name below.
+  void snapshot_name(std::string& out) const {
+    if (name.get() == nullptr) {
+      out += "<script>";
+    } else {
+      out += "<fn ";
+      out.append(name->chars(), name->length);
+      out += '>';
+    }
+  }
   std::uint8_t arity = 0;
   std::uint16_t upvalue_count = 0;
   std::uint32_t max_stack = 0;  // value-stack slots a frame of this function can use
@@ -97,6 +113,7 @@ using NativeFn = bool (*)(Vm& vm, int argc, Value* args, Value* result);
 struct ObjNative : Obj {
   static constexpr const char* kTypeName = "LoxNative";
   ObjNative(NativeFn f, int a) : Obj(ObjType::kNative), fn(f), arity(a) {}
+  void snapshot_name(std::string& out) const { out += "<native fn>"; }
   NativeFn fn;
   int arity;
 };
@@ -183,6 +200,12 @@ struct ObjClass : Obj {
     t.visit(name);
     t.visit(methods);
     t.visit(initializer);
+  }
+  void snapshot_name(std::string& out) const {
+    if (name.get() == nullptr) return;  // not named yet: the type name stands in
+    out += "<class ";
+    out.append(name->chars(), name->length);
+    out += '>';
   }
   // Inline field capacity for new instances: what the last instance that outgrew its
   // inline table needed (bounded). Instances of a class usually get the same fields, so

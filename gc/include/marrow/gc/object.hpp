@@ -1,8 +1,10 @@
 // The object model the collector sees: the `Object` base every managed type derives
 // from, and the type table (name, trace, finalizer, flags) filled from C++ types.
 #pragma once
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -24,9 +26,28 @@ class Tracer;
 ///   void trace(marrow::Tracer& t) { t.visit(next, "next"); t.visit(value, "value"); }
 /// };
 /// ```
-/// Optional members the runtime picks up: `void finalize()` (runs once after the object
-/// died; must not allocate or touch other managed objects) and
-/// `static constexpr const char* kTypeName` (the name shown in stats and snapshots).
+/// Optional members the runtime picks up:
+/// - `void finalize()`: runs once after the object died; must not allocate or touch other
+///   managed objects.
+/// - `static constexpr const char* kTypeName`: the name shown in stats, the heap walk and
+///   heap snapshots (default: the C++ type name).
+/// - `void snapshot_name(std::string& out) const`: a label for this one object in heap
+///   snapshots (`rt.write_heap_snapshot`), appended to `out` (which arrives empty; the
+///   snapshot reuses it, so labelling allocates no more than the string's growth). An
+///   empty result means "use the type name". It may read the objects this one references
+///   (nothing moves while a snapshot is written) but must not allocate managed memory.
+///   Labels longer than 1 KiB are cut.
+/// - `static constexpr marrow::SnapshotNodeType kSnapshotNodeType`: how DevTools classifies
+///   the type's objects (default `kObject`: grouped by name in the Summary view).
+/// ```cpp
+/// struct Symbol : marrow::Object {
+///   static constexpr const char* kTypeName = "Symbol";
+///   static constexpr auto kSnapshotNodeType = marrow::SnapshotNodeType::kString;
+///   std::uint32_t length;
+///   const char* chars() const;  // trailing storage
+///   void snapshot_name(std::string& out) const { out.append(chars(), length); }
+/// };
+/// ```
 class Object {
  public:
   // Managed objects are created with rt.make<T>(...), never with `new`: the collector
@@ -41,6 +62,18 @@ class Object {
   Object() = default;
 };
 
+/// The node type a heap snapshot gives a managed type's objects: one of the node types
+/// of the Chrome DevTools format, which decides how DevTools' Summary view groups them.
+enum class SnapshotNodeType : std::uint8_t {
+  kObject,   ///< grouped by node name (the label, else the type name); the default
+  kString,   ///< grouped under "(string)"; name the node with its text
+  kArray,    ///< grouped under "(array)"
+  kCode,     ///< grouped under "(compiled code)": compiled functions, bytecode
+  kClosure,  ///< grouped under "Function"
+  kNative,   ///< grouped by node name, shown as native (non-heap) memory
+  kHidden,   ///< grouped under "(system)": VM internals
+};
+
 /// What the collector knows about one managed type.
 struct TypeInfo {
   const char* name;
@@ -49,6 +82,9 @@ struct TypeInfo {
   /// Releases native resources; null when the type has no finalizer.
   void (*finalize)(Object*);
   std::size_t fixed_size;  ///< sizeof(T)
+  /// Appends the object's heap-snapshot label; null when the type has no `snapshot_name`.
+  void (*snapshot_name)(const Object*, std::string&);
+  SnapshotNodeType snapshot_type;
 };
 
 namespace internal {
@@ -71,6 +107,14 @@ concept HasFinalize = requires(T& object) {
 template <class T>
 concept HasTypeName = requires {
   T::kTypeName;
+};
+template <class T>
+concept HasSnapshotName = requires(const T& object, std::string& out) {
+  object.snapshot_name(out);
+};
+template <class T>
+concept HasSnapshotNodeType = requires {
+  { T::kSnapshotNodeType } -> std::convertible_to<SnapshotNodeType>;
 };
 
 /// The unqualified-as-written type name, taken from the compiler's signature string.
@@ -102,6 +146,10 @@ template <class T>
 void finalize_thunk(Object* o) {
   static_cast<T*>(o)->finalize();
 }
+template <class T>
+void snapshot_name_thunk(const Object* o, std::string& out) {
+  static_cast<const T*>(o)->snapshot_name(out);
+}
 
 template <class T>
 const TypeInfo* make_type_info() {
@@ -115,6 +163,12 @@ const TypeInfo* make_type_info() {
     if constexpr (HasTrace<T>) i.trace = &trace_thunk<T>;
     if constexpr (HasFinalize<T>) i.finalize = &finalize_thunk<T>;
     i.fixed_size = sizeof(T);
+    if constexpr (HasSnapshotName<T>) i.snapshot_name = &snapshot_name_thunk<T>;
+    if constexpr (HasSnapshotNodeType<T>) {
+      i.snapshot_type = T::kSnapshotNodeType;
+    } else {
+      i.snapshot_type = SnapshotNodeType::kObject;
+    }
     return i;
   }();
   return &info;
