@@ -296,7 +296,7 @@ class HeapSnapshotWriter {
   /// Tracer that turns each reference an object or root source reports into an edge.
   class EdgeTracer final : public Tracer {
    public:
-    explicit EdgeTracer(HeapSnapshotWriter& w) : w_(w) {}
+    explicit EdgeTracer(HeapSnapshotWriter& w) : w_(w) { wants_edge_names_ = true; }
 
    protected:
     Object* visit_reference(Object* object, void*, const char* edge_name) override {

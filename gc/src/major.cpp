@@ -175,6 +175,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   bool compact = force_compact || (occupied_pages >= 8 && holes_unused &&
                                    fragmentation > config_.compaction_threshold);
   std::size_t old_before = old_.allocated_bytes();
+  free_page_tails_ = 0;
   if (compact) {
     enter_phase(GcPhase::kCompact);
     compact_old_space();
@@ -205,7 +206,8 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   }
   next_major_trigger_ = trigger;
 
-  std::size_t holes = old_.free_list_bytes();
+  // Free space at the end of a page is room to bump into, not a hole between objects.
+  std::size_t holes = old_.free_list_bytes() - std::min(old_.free_list_bytes(), free_page_tails_);
   stats_.fragmentation = holes == 0 ? 0.0 : double(holes) / double(holes + old_live);
   GcKind kind = compact ? GcKind::kCompact : GcKind::kMajor;
   if (compact && !force_compact) reason = GcReason::kFragmentation;
@@ -245,7 +247,10 @@ void Heap::sweep_page(Page* page) {
     old_.release_page(page);
     return;
   }
-  if (free_start != nullptr) old_.add_free(free_start, std::size_t(end - free_start));
+  if (free_start != nullptr) {
+    old_.add_free(free_start, std::size_t(end - free_start));
+    free_page_tails_ += std::size_t(end - free_start);
+  }
 }
 
 void Heap::sweep_large_objects() {
@@ -368,7 +373,10 @@ void Heap::compact_old_space() {
   }
 
   // Free space: the gaps, the rest of the cursor's page (the new LAB), empty pages.
-  for (auto [p, n] : gaps) old_.add_free(p, n);
+  for (auto [p, n] : gaps) {
+    old_.add_free(p, n);
+    free_page_tails_ += n;  // a gap is the skipped end of a page
+  }
   for (std::size_t k = cursor_page + 1; k < candidates.size(); ++k)
     old_.release_page(candidates[k]);
   if (!candidates.empty()) {

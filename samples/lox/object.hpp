@@ -82,8 +82,8 @@ struct ObjFunction : Obj {
   static constexpr const char* kTypeName = "LoxFunction";
   ObjFunction() : Obj(ObjType::kFunction) {}
   void trace(marrow::Tracer& t) {
-    t.visit(name);
-    t.visit(constants);
+    t.visit(name, "name");
+    t.visit(constants, "constants");
   }
   // Heap-snapshot labels take clox's printed forms (<fn name>, <script>, <native fn>; and
   // <class Name>). DevTools' Summary groups names shaped <word ...> by their first word,
@@ -126,8 +126,8 @@ struct ObjUpvalue : Obj {
   static constexpr const char* kTypeName = "LoxUpvalue";
   explicit ObjUpvalue(Value* slot) : Obj(ObjType::kUpvalue), location(slot) {}
   void trace(marrow::Tracer& t) {
-    t.visit(closed);
-    t.visit(next);
+    t.visit(closed, "value");
+    t.visit(next, "next");
   }
   Value get() const { return location != nullptr ? *location : closed.get(); }
   void set(Value v) {
@@ -147,7 +147,7 @@ struct ObjClosure : Obj {
   explicit ObjClosure(std::uint32_t n) : Obj(ObjType::kClosure), upvalue_count(n) {}
   Member<ObjUpvalue>* upvalues() { return trailing<Member<ObjUpvalue>>(this); }
   void trace(marrow::Tracer& t) {
-    t.visit(function);
+    t.visit(function, "function");
     Member<ObjUpvalue>* u = upvalues();
     for (std::uint32_t i = 0; i < upvalue_count; ++i) t.visit(u[i]);
   }
@@ -159,6 +159,18 @@ struct TableEntry {
   Member<ObjString> key;  // null: empty (Lox cannot delete fields or methods: no tombstones)
   Member<Value> value;
 };
+
+/// Visits a table's keys and values. For heap snapshots each value's edge is named by its
+/// key (a field or method name; Lox strings end in a NUL), so DevTools shows
+/// `registry.head.callback` rather than element indices.
+inline void trace_entries(marrow::Tracer& t, TableEntry* e, std::uint32_t capacity) {
+  const bool named = t.wants_edge_names();
+  for (std::uint32_t i = 0; i < capacity; ++i) {
+    t.visit(e[i].key);
+    ObjString* key = named ? e[i].key.get() : nullptr;
+    t.visit(e[i].value, key != nullptr ? key->chars() : nullptr);
+  }
+}
 
 /// The entry for `key` in an open-addressing table (linear probing, power-of-two
 /// capacity, never full), or the empty entry where it would go.
@@ -181,13 +193,7 @@ struct alignas(8) TableStore : Obj {
   static constexpr const char* kTypeName = "LoxTable";
   explicit TableStore(std::uint32_t cap) : Obj(ObjType::kTable), capacity(cap) {}
   TableEntry* entries() { return trailing<TableEntry>(this); }
-  void trace(marrow::Tracer& t) {
-    TableEntry* e = entries();
-    for (std::uint32_t i = 0; i < capacity; ++i) {
-      t.visit(e[i].key);
-      t.visit(e[i].value);
-    }
-  }
+  void trace(marrow::Tracer& t) { trace_entries(t, entries(), capacity); }
   TableEntry* find(const ObjString* key) { return table_find(entries(), capacity, key); }
   std::uint32_t capacity;
   std::uint32_t count = 0;
@@ -197,9 +203,9 @@ struct ObjClass : Obj {
   static constexpr const char* kTypeName = "LoxClass";
   ObjClass() : Obj(ObjType::kClass) {}
   void trace(marrow::Tracer& t) {
-    t.visit(name);
-    t.visit(methods);
-    t.visit(initializer);
+    t.visit(name, "name");
+    t.visit(methods, "methods");
+    t.visit(initializer, "init");
   }
   void snapshot_name(std::string& out) const {
     if (name.get() == nullptr) return;  // not named yet: the type name stands in
@@ -231,14 +237,13 @@ struct ObjInstance : Obj {
       : Obj(ObjType::kInstance), inline_capacity(capacity) {}
   TableEntry* inline_entries() { return trailing<TableEntry>(this); }
   void trace(marrow::Tracer& t) {
-    t.visit(klass);
-    t.visit(overflow);
-    TableEntry* e = inline_entries();
-    for (std::uint32_t i = 0; i < inline_capacity; ++i) {
-      t.visit(e[i].key);
-      t.visit(e[i].value);
-    }
+    t.visit(klass, "class");
+    t.visit(overflow, "fields");
+    trace_entries(t, inline_entries(), inline_capacity);
   }
+  // Heap snapshots name an instance by its class, so DevTools' Summary groups instances
+  // the way a Lox programmer thinks of them ("Tree", "Listener").
+  void snapshot_name(std::string& out) const;
   /// The field's value slot, or nullptr.
   Member<Value>* field(const ObjString* key) {
     TableEntry* e;
@@ -256,12 +261,17 @@ struct ObjInstance : Obj {
   Member<TableStore> overflow;  // null while the fields fit inline
 };
 
+inline void ObjInstance::snapshot_name(std::string& out) const {
+  const ObjClass* k = klass.get();
+  if (k != nullptr && k->name.get() != nullptr) out.append(k->name->chars(), k->name->length);
+}
+
 struct ObjBoundMethod : Obj {
   static constexpr const char* kTypeName = "LoxBoundMethod";
   ObjBoundMethod() : Obj(ObjType::kBoundMethod) {}
   void trace(marrow::Tracer& t) {
-    t.visit(receiver);
-    t.visit(method);
+    t.visit(receiver, "this");
+    t.visit(method, "method");
   }
   Member<Value> receiver;
   Member<ObjClosure> method;

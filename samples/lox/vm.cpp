@@ -132,7 +132,10 @@ void Vm::trace_roots(marrow::Tracer& t) {
   for (Value* v = stack_.get(); v < stack_top_; ++v) t.visit(*v);
   for (int i = 0; i < frame_count_; ++i) t.visit(frames_[i].closure);
   t.visit(open_upvalues_);
-  for (Value& v : globals_) t.visit(v);
+  // Globals are named in heap snapshots: the edge from "Lox VM" to a value is its name.
+  const bool named = t.wants_edge_names();
+  for (std::size_t i = 0; i < globals_.size(); ++i)
+    t.visit(globals_[i], named && i < global_names_.size() ? global_names_[i]->chars() : nullptr);
   for (ObjString*& name : global_names_) t.visit(name);
   t.visit(init_string_);
   t.visit(scratch_key_);

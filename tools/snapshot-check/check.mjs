@@ -161,7 +161,11 @@ async function check_lox (snapshot_path) {
     check(named(name).length === 1, `one node labelled "${name}"`)
   }
   check(named('<fn count>').length === 1, 'one "<fn count>" function shared by its closures')
-  check(named('LoxInstance').length === 6, 'six LoxInstance nodes (the registry, five entries)')
+  // Instances are named by their Lox class, so the Summary groups them as a Lox user would.
+  const instances = name => named(name).filter(n => n.type() === 'object')
+  check(instances('Registry').length === 1 && instances('Entry').length === 5,
+    'instances named by their class: one Registry, five Entry')
+  check(named('LoxInstance').length === 0, 'no instance left under the C++ type name')
   const greeting = named('hello from a heap snapshot')
   check(greeting.length === 1 && greeting[0].type() === 'string',
     'the global string is a string node named by its text')
@@ -179,9 +183,19 @@ async function check_lox (snapshot_path) {
   }
   const through_vm = path => path.length >= 3 && path[path.length - 1].isRoot() &&
     path[path.length - 2].name() === '(GC roots)' && path[path.length - 3].name() === 'Lox VM' &&
-    path.some(n => n.name() === 'LoxInstance')
+    path.some(n => n.name() === 'Entry')
   check(paths.length === 5 && paths.every(through_vm),
-    'each is retained from the root through "Lox VM" and a LoxInstance')
+    'each is retained from the root through "Lox VM" and an Entry')
+  // Edges carry Lox names: the global's name, then field names.
+  const registry = instances('Registry')[0]
+  check(registry !== undefined && retainer(registry, 'Lox VM', 'registry') !== null,
+    'the VM holds the Registry through an edge named by the global "registry"')
+  const first = closures.find(c => retainer(c, 'Entry', 'callback') !== null)
+  check(first !== undefined, 'an Entry holds a closure through its field "callback"')
+  // (Registry's fields outgrew the instance, so "head" lives in its LoxTable.)
+  const head = instances('Entry').find(e =>
+    retainer(e, 'Registry', 'head') !== null || retainer(e, 'LoxTable', 'head') !== null)
+  check(head !== undefined, 'the Registry holds the first Entry through its field "head"')
   common_checks(snap, nodes)
   summary(snap)
 }

@@ -19,22 +19,7 @@ for exe in observability_tests lox; do
     exit 1
   fi
 done
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "heap-snapshot.sh: node and npm are needed (tools/install-deps.sh installs them)" >&2
-  exit 1
-fi
-
-# The parser, pinned; installed once (build/npm is a cache: later runs need no network).
-toolkit_version=1.1.3
-npm_prefix=$root/build/npm
-installed=$(node -p "require('$npm_prefix/node_modules/heap-snapshot-toolkit/package.json').version" 2>/dev/null || true)
-if [ "$installed" != "$toolkit_version" ]; then
-  echo "-- installing heap-snapshot-toolkit@$toolkit_version into build/npm"
-  mkdir -p "$npm_prefix"
-  npm install --prefix "$npm_prefix" --no-audit --no-fund --save-exact \
-    "heap-snapshot-toolkit@$toolkit_version"
-fi
-export SNAPSHOT_CHECK_NPM=$npm_prefix
+. tools/snapshot-check/toolkit.sh
 check=tools/snapshot-check/check.mjs
 
 out=$(dirname "$bin")/heap-snapshot

@@ -239,6 +239,7 @@ class Heap {
   std::uint64_t stress_countdown_ = 0;
   unsigned stress_cycle_ = 0;
   std::size_t free_after_last_sweep_ = 0;  ///< old-space free-list bytes after the last major
+  std::size_t free_page_tails_ = 0;        ///< of those, bytes at the ends of pages (not holes)
   bool in_gc_ = false;
   bool in_finalizers_ = false;
   std::size_t mark_stack_limit_ = std::size_t{1} << 22;  ///< 32 MiB of entries; overflow rescans

@@ -43,6 +43,11 @@ class Tracer {
     if (q != p) Traits::replace(slot, q);
   }
 
+  /// True only for tracers that record edge names (heap snapshots). A trace function
+  /// whose names cost something to compute (a field name read from another object) asks
+  /// first; collections never need them.
+  bool wants_edge_names() const noexcept { return wants_edge_names_; }
+
   /// A raw root slot `T*` (T derived from Object); null is fine.
   template <class T>
   requires std::is_base_of_v<Object, T>
@@ -64,6 +69,8 @@ class Tracer {
 
   /// Called for each reference that passes the filter; returns the (possibly new) address.
   virtual Object* visit_reference(Object* object, void* slot, const char* edge_name) = 0;
+
+  bool wants_edge_names_ = false;
 
  private:
   std::uintptr_t filter_base_;
