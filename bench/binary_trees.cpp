@@ -12,7 +12,6 @@
 namespace {
 
 using marrow::bench::Result;
-using marrow::bench::Stopwatch;
 
 constexpr int kMinDepth = 4;
 
@@ -208,44 +207,26 @@ int main(int argc, char** argv) {
   result.variant = variant;
   result.extra.emplace_back("n", n);
 
-  if (variant == "boehm") marrow::bench::init_boehm();
-  Stopwatch sw;
-  if (variant == "malloc") {
-    MallocVariant v;
-    run_binary_trees(v, n);
-  } else if (variant == "pool") {
-    PoolVariant v;
-    run_binary_trees(v, n);
-  } else if (variant == "arena") {
-    ArenaVariant v;
-    run_binary_trees(v, n);
-  } else if (variant == "boehm") {
-    BoehmVariant v;
-    run_binary_trees(v, n);
-    result.finish(sw);
-    result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
-    result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
-  } else if (variant == "marrow") {
-    marrow::Runtime rt(marrow::Config::from_env(marrow::Config{}));
-    marrow::bench::MarrowPauses pauses(rt);
-    {
-      MarrowVariant v{rt, {}};
+  marrow::bench::run_measured(result, [&](marrow::Runtime* rt) {
+    if (variant == "malloc") {
+      MallocVariant v;
       run_binary_trees(v, n);
+    } else if (variant == "pool") {
+      PoolVariant v;
+      run_binary_trees(v, n);
+    } else if (variant == "arena") {
+      ArenaVariant v;
+      run_binary_trees(v, n);
+    } else if (variant == "boehm") {
+      BoehmVariant v;
+      run_binary_trees(v, n);
+    } else if (variant == "marrow") {
+      MarrowVariant v{*rt, {}};
+      run_binary_trees(v, n);
+    } else {
+      marrow::bench::unknown_variant("binary-trees", variant, "marrow boehm malloc pool arena");
     }
-    result.finish(sw);
-    result.set_pauses(pauses.log(), pauses.log().count());
-    const marrow::HeapStats& s = rt.stats();
-    result.extra.emplace_back("minor", double(s.minor_collections));
-    result.extra.emplace_back("major", double(s.major_collections));
-    result.extra.emplace_back("compactions", double(s.compactions));
-    result.extra.emplace_back("minor_pause_p99_us", pauses.minor_log().percentile_us(99));
-    result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
-    result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
-    result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
-  } else {
-    marrow::bench::unknown_variant("binary-trees", variant, "marrow boehm malloc pool arena");
-  }
-  if (result.wall_ms == 0) result.finish(sw);
+  });
   result.print();
   return 0;
 }

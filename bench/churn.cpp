@@ -16,7 +16,6 @@ namespace {
 
 using marrow::bench::Result;
 using marrow::bench::Rng;
-using marrow::bench::Stopwatch;
 
 constexpr std::uint64_t kSeed = 0x2545f4914f6cdd1dull;
 // Payloads are uniform in [kPayloadMin, kPayloadMin + kPayloadSpread) bytes: small
@@ -196,42 +195,24 @@ int main(int argc, char** argv) {
   result.extra.emplace_back("live", double(p.live));
   result.extra.emplace_back("ops", double(p.ops));
 
-  if (variant == "boehm") marrow::bench::init_boehm();
-  Stopwatch sw;
   std::uint64_t sum = 0;
-  if (variant == "malloc") {
-    MallocVariant v(p.live);
-    sum = run_churn(v, p);
-  } else if (variant == "arena") {
-    ArenaVariant v(p.live);
-    sum = run_churn(v, p);
-  } else if (variant == "boehm") {
-    BoehmVariant v(p.live);
-    sum = run_churn(v, p);
-    result.finish(sw);
-    result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
-    result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
-  } else if (variant == "marrow") {
-    marrow::Runtime rt(marrow::Config::from_env(marrow::Config{}));
-    marrow::bench::MarrowPauses pauses(rt);
-    {
-      MarrowVariant v(rt, p.live);
+  marrow::bench::run_measured(result, [&](marrow::Runtime* rt) {
+    if (variant == "malloc") {
+      MallocVariant v(p.live);
       sum = run_churn(v, p);
+    } else if (variant == "arena") {
+      ArenaVariant v(p.live);
+      sum = run_churn(v, p);
+    } else if (variant == "boehm") {
+      BoehmVariant v(p.live);
+      sum = run_churn(v, p);
+    } else if (variant == "marrow") {
+      MarrowVariant v(*rt, p.live);
+      sum = run_churn(v, p);
+    } else {
+      marrow::bench::unknown_variant("churn", variant, "marrow boehm malloc arena");
     }
-    result.finish(sw);
-    result.set_pauses(pauses.log(), pauses.log().count());
-    const marrow::HeapStats& s = rt.stats();
-    result.extra.emplace_back("minor", double(s.minor_collections));
-    result.extra.emplace_back("major", double(s.major_collections));
-    result.extra.emplace_back("compactions", double(s.compactions));
-    result.extra.emplace_back("minor_pause_p99_us", pauses.minor_log().percentile_us(99));
-    result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
-    result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
-    result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
-  } else {
-    marrow::bench::unknown_variant("churn", variant, "marrow boehm malloc arena");
-  }
-  if (result.wall_ms == 0) result.finish(sw);
+  });
   std::printf("churn: %zu live entries, %llu operations, checksum %016llx\n", p.live,
               static_cast<unsigned long long>(p.ops), static_cast<unsigned long long>(sum));
   result.extra_text.emplace_back("checksum", [&] {

@@ -1,6 +1,6 @@
 // Shared helpers for the GC comparison benchmarks: argument parsing, wall/CPU timing,
-// peak RSS, pause recording (marrow events and Boehm collection events) and the one
-// machine-readable `RESULT {json}` line every benchmark binary ends with.
+// peak RSS, pause recording (marrow events and Boehm collection events), the measured run
+// every main goes through and the one machine-readable `RESULT {json}` line it ends with.
 // Nothing here may allocate on a managed heap or run inside a collection except the
 // pause hooks, which only append to pre-reserved vectors.
 #pragma once
@@ -364,6 +364,47 @@ class FixedPool {
 inline void init_boehm() {
   GC_INIT();
   BoehmPauses::install();
+}
+
+// ---- One measured run ------------------------------------------------------------------
+
+/// The timed part of every GC benchmark's main, the same for each workload: starts Boehm
+/// for variant "boehm", starts the clocks, calls `run` once, then fills in `result`'s time,
+/// peak RSS and, for the two collectors, pauses and heap figures. `run(marrow::Runtime* rt)`
+/// runs the workload in `result.variant`; `rt` is a runtime configured from the MARROW_*
+/// environment for variant "marrow" (its construction is timed, its pauses recorded; it is
+/// destroyed after the figures are taken) and nullptr for the others. An unknown variant is
+/// `run`'s to reject (unknown_variant). The caller prints the result.
+///
+///   Result result;  // workload, variant and parameters filled in by the caller
+///   run_measured(result, [&](marrow::Runtime* rt) { ... });
+///   result.print();
+template <class Run>
+void run_measured(Result& result, Run&& run) {
+  if (result.variant == "boehm") init_boehm();
+  Stopwatch sw;
+  if (result.variant == "marrow") {
+    marrow::Runtime rt(marrow::Config::from_env(marrow::Config{}));
+    MarrowPauses pauses(rt);
+    run(&rt);
+    result.finish(sw);
+    result.set_pauses(pauses.log(), pauses.log().count());
+    const marrow::HeapStats& s = rt.stats();
+    result.extra.emplace_back("minor", double(s.minor_collections));
+    result.extra.emplace_back("major", double(s.major_collections));
+    result.extra.emplace_back("compactions", double(s.compactions));
+    result.extra.emplace_back("minor_pause_p99_us", pauses.minor_log().percentile_us(99));
+    result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
+    result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
+    result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
+    return;
+  }
+  run(static_cast<marrow::Runtime*>(nullptr));
+  result.finish(sw);
+  if (result.variant == "boehm") {
+    result.set_pauses(BoehmPauses::log(), BoehmPauses::collections());
+    result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
+  }
 }
 
 }  // namespace marrow::bench

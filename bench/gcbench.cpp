@@ -432,41 +432,25 @@ int main(int argc, char** argv) {
   result.extra.emplace_back("long_lived_depth", p.long_lived_depth);
   result.extra.emplace_back("max_depth", p.max_depth);
 
-  if (variant == "boehm") marrow::bench::init_boehm();
-  Stopwatch sw;
-  if (variant == "malloc") {
-    MallocVariant v{p.holes};
-    PlainBench<MallocVariant>{v, p}.run();
-  } else if (variant == "pool") {
-    PoolVariant v{p.holes};
-    PlainBench<PoolVariant>{v, p}.run();
-  } else if (variant == "arena") {
-    ArenaVariant v{p.holes};
-    PlainBench<ArenaVariant>{v, p}.run();
-  } else if (variant == "boehm") {
-    BoehmVariant v{p.holes};
-    PlainBench<BoehmVariant>{v, p}.run();
-    result.finish(sw);
-    result.set_pauses(marrow::bench::BoehmPauses::log(), marrow::bench::BoehmPauses::collections());
-    result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
-  } else if (variant == "marrow") {
-    marrow::Runtime rt(marrow::Config::from_env(marrow::Config{}));
-    marrow::bench::MarrowPauses pauses(rt);
-    MarrowBench{rt, p, Rng{kSeed}, {}}.run();
-    result.finish(sw);
-    result.set_pauses(pauses.log(), pauses.log().count());
-    const marrow::HeapStats& s = rt.stats();
-    result.extra.emplace_back("minor", double(s.minor_collections));
-    result.extra.emplace_back("major", double(s.major_collections));
-    result.extra.emplace_back("compactions", double(s.compactions));
-    result.extra.emplace_back("minor_pause_p99_us", pauses.minor_log().percentile_us(99));
-    result.extra.emplace_back("major_pause_max_us", pauses.major_log().max_us());
-    result.extra.emplace_back("peak_heap_bytes", double(s.peak_heap_bytes));
-    result.extra.emplace_back("bytes_promoted", double(s.bytes_promoted));
-  } else {
-    marrow::bench::unknown_variant("gcbench", variant, "marrow boehm malloc pool arena");
-  }
-  if (result.wall_ms == 0) result.finish(sw);
+  marrow::bench::run_measured(result, [&](marrow::Runtime* rt) {
+    if (variant == "malloc") {
+      MallocVariant v{p.holes};
+      PlainBench<MallocVariant>{v, p}.run();
+    } else if (variant == "pool") {
+      PoolVariant v{p.holes};
+      PlainBench<PoolVariant>{v, p}.run();
+    } else if (variant == "arena") {
+      ArenaVariant v{p.holes};
+      PlainBench<ArenaVariant>{v, p}.run();
+    } else if (variant == "boehm") {
+      BoehmVariant v{p.holes};
+      PlainBench<BoehmVariant>{v, p}.run();
+    } else if (variant == "marrow") {
+      MarrowBench{*rt, p, Rng{kSeed}, {}}.run();
+    } else {
+      marrow::bench::unknown_variant("gcbench", variant, "marrow boehm malloc pool arena");
+    }
+  });
   result.print();
   return 0;
 }

@@ -141,28 +141,37 @@ void PageProvider::trim(std::size_t keep) noexcept {
 
 // ---- Young region --------------------------------------------------------------------
 
-std::uintptr_t g_young_base = ~std::uintptr_t{0} - kYoungRegionBytes;  // matches nothing
+// Span 0: nothing is young before the reservation. The base starts in kernel space as a
+// second guard, so a span published before the base would still match no user address.
+YoungRegion g_young = {~std::uintptr_t{0} - kMaxYoungRegionBytes, 0};
 
 namespace {
 std::mutex g_young_mutex;
-bool g_young_used[kYoungSlots];
-std::byte* g_young_region = nullptr;
+bool g_young_used[kMaxYoungSlots];
+
+/// Reserves the largest power-of-two number of slots, at most kMaxYoungSlots, that the OS
+/// grants, and publishes it in g_young. Caller holds g_young_mutex.
+bool reserve_young_region() noexcept {
+  for (std::size_t slots = kMaxYoungSlots; slots != 0; slots /= 2) {
+    // Address space only: PROT_NONE + MAP_NORESERVE commits nothing until commit_young.
+    void* p = mmap(nullptr, slots * kYoungSlotBytes, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) continue;
+    g_young.base = reinterpret_cast<std::uintptr_t>(p);
+    g_young.span = slots * kYoungSlotBytes;
+    return true;
+  }
+  return false;
+}
 }  // namespace
 
 std::byte* acquire_young_slot() noexcept {
   std::lock_guard<std::mutex> lock(g_young_mutex);
-  if (g_young_region == nullptr) {
-    // Address space only: PROT_NONE + MAP_NORESERVE commits nothing until commit_young.
-    void* p = mmap(nullptr, kYoungRegionBytes, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return nullptr;
-    g_young_region = static_cast<std::byte*>(p);
-    g_young_base = reinterpret_cast<std::uintptr_t>(p);
-  }
-  for (std::size_t i = 0; i < kYoungSlots; ++i) {
+  if (g_young.span == 0 && !reserve_young_region()) return nullptr;
+  for (std::size_t i = 0; i < young_slot_count(); ++i) {
     if (!g_young_used[i]) {
       g_young_used[i] = true;
-      return g_young_region + i * kYoungSlotBytes;
+      return reinterpret_cast<std::byte*>(g_young.base) + i * kYoungSlotBytes;
     }
   }
   return nullptr;
@@ -170,8 +179,8 @@ std::byte* acquire_young_slot() noexcept {
 
 void release_young_slot(std::byte* slot) noexcept {
   std::lock_guard<std::mutex> lock(g_young_mutex);
-  std::size_t i = std::size_t(slot - g_young_region) / kYoungSlotBytes;
-  MARROW_CHECK(i < kYoungSlots && g_young_used[i], "a young slot is released once");
+  std::size_t i = (reinterpret_cast<std::uintptr_t>(slot) - g_young.base) / kYoungSlotBytes;
+  MARROW_CHECK(i < young_slot_count() && g_young_used[i], "a young slot is released once");
   g_young_used[i] = false;
 }
 

@@ -107,22 +107,45 @@ class PageProvider {
 
 // ---- The young region ---------------------------------------------------------------
 // All nurseries of all runtimes live in one reserved address range, so the write barrier
-// can ask "is this address young?" with one subtraction and one compare against
-// constants, without knowing which runtime it is in.
+// can ask "is this address young?" with one subtraction and one compare against the
+// range's base and span, without knowing which runtime it is in.
 
-/// 1 GiB per runtime (eden + two survivor spaces), 64 runtimes at once.
+/// 1 GiB per runtime (eden + two survivor spaces); a nursery must fit in one slot.
 inline constexpr std::size_t kYoungSlotBytes = std::size_t{1} << 30;
-inline constexpr std::size_t kYoungSlots = 64;
-inline constexpr std::size_t kYoungRegionBytes = kYoungSlotBytes * kYoungSlots;
+/// At most 64 runtimes at once. The first acquire_young_slot reserves this many slots
+/// and, when the OS refuses (valgrind grants its client 32 GiB, a low `ulimit -v` less),
+/// halves the count until a reservation succeeds, down to one slot.
+inline constexpr std::size_t kMaxYoungSlots = 64;
+inline constexpr std::size_t kMaxYoungRegionBytes = kYoungSlotBytes * kMaxYoungSlots;
 
-extern std::uintptr_t g_young_base;  ///< start of the young region (set once, then constant)
+/// The young region: what was actually reserved, which may be less than
+/// kMaxYoungRegionBytes.
+///
+/// Invariant (exact span): [base, base + span) is exactly the reservation. Addresses past
+/// it may belong to any other mapping (old-space pages among them), so is_young_address
+/// must compare against `span`, never against kMaxYoungRegionBytes. Before the first
+/// reservation `span` is 0 and nothing is young. Written once, under the young-region
+/// lock, before the first slot is handed out; constant afterwards. Both fields share a
+/// cache line because the write barrier reads both.
+struct alignas(16) YoungRegion {
+  std::uintptr_t base;
+  std::size_t span;
+};
+extern YoungRegion g_young;
 
-inline bool is_young_address(std::uintptr_t a) { return a - g_young_base < kYoungRegionBytes; }
+/// Two loads (one cache line), sub, cmp. The span costs a load where a constant 64 GiB
+/// costs a movabs (it fits no immediate), so a lone barrier is no longer; in a store loop
+/// the constant could be hoisted and the span is reloaded: one instruction more per store
+/// (bench_gc_micro BM_Barrier/young_to_young).
+inline bool is_young_address(std::uintptr_t a) { return a - g_young.base < g_young.span; }
 inline bool is_young_address(const void* p) {
   return is_young_address(reinterpret_cast<std::uintptr_t>(p));
 }
+/// Slots in the reservation: 0 before the first acquire_young_slot, then 1..kMaxYoungSlots.
+inline std::size_t young_slot_count() { return g_young.span / kYoungSlotBytes; }
 
-/// Reserves a slot of the young region for one nursery; nullptr when all are taken.
+/// Reserves a slot of the young region for one nursery (reserving the region on first
+/// use); nullptr when all young_slot_count() slots are taken or nothing could be reserved.
 std::byte* acquire_young_slot() noexcept;
 void release_young_slot(std::byte* slot) noexcept;
 /// Commits [p, p+n) of a young slot read-write (returns false on failure) / decommits it.
