@@ -1,6 +1,7 @@
 // The object model the collector sees: the `Object` base every managed type derives
 // from, and the type table (name, trace, finalizer, flags) filled from C++ types.
 #pragma once
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -92,7 +93,16 @@ namespace internal {
 /// Registers a type and returns its index (>= kFirstUserType). Thread-safe.
 std::uint32_t register_type(const TypeInfo* info) noexcept;
 /// The type table entry for an index; valid for indices returned by register_type.
-const TypeInfo& type_info(std::uint32_t index) noexcept;
+inline const TypeInfo& type_info(std::uint32_t index) noexcept;
+/// The type table: index -> TypeInfo (entries 0 and 1 are the free-chunk and filler
+/// types). Read inline by the collectors on every object they scan.
+inline constexpr std::uint32_t kMaxTypes = 1u << 16;
+extern std::atomic<const TypeInfo*> g_type_table[kMaxTypes];
+
+inline const TypeInfo& type_info(std::uint32_t index) noexcept {
+  return *g_type_table[index].load(std::memory_order_acquire);
+}
+
 /// Number of type indices handed out so far (including the reserved ones).
 std::uint32_t type_count() noexcept;
 
