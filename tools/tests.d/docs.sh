@@ -14,12 +14,4 @@ echo "$out"
 grep -q '^embedding_guide: all examples ran$' <<<"$out" || { echo "docs.sh: embedding_guide stopped early" >&2; exit 1; }
 
 # docs/embedding.md quotes the program: every ```cpp block must still be in it verbatim.
-python3 - <<'PY'
-import re, sys
-doc = open("docs/embedding.md").read()
-src = open("samples/embedding_guide.cpp").read()
-stale = [b.split("\n")[0] for b in re.findall(r"```cpp\n(.*?)```", doc, re.S) if b.rstrip("\n") not in src]
-for first in stale:
-    print(f"docs/embedding.md: snippet not in samples/embedding_guide.cpp: {first}")
-sys.exit(1 if stale else 0)
-PY
+python3 tools/check-doc-snippets.py docs/embedding.md samples/embedding_guide.cpp

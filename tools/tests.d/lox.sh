@@ -37,15 +37,7 @@ suites+=(tests/lox "$generated")
 status=0
 
 # docs/lox.md quotes the VM's code: every ```cpp block must still be in samples/lox.
-python3 - <<'PY' || status=1
-import glob, re, sys
-doc = open("docs/lox.md").read()
-src = "".join(open(f).read() for f in sorted(glob.glob("samples/lox/*.[ch]pp")))
-stale = [b.split("\n")[0] for b in re.findall(r"```cpp\n(.*?)```", doc, re.S) if b.rstrip("\n") not in src]
-for first in stale:
-    print(f"docs/lox.md: snippet no longer in samples/lox: {first}")
-sys.exit(1 if stale else 0)
-PY
+python3 tools/check-doc-snippets.py docs/lox.md samples/lox/*.[ch]pp || status=1
 
 for dir in "${suites[@]}"; do
   echo "-- $dir"

@@ -27,13 +27,5 @@ mkdir -p "$demo_out"
 "build/$preset/bin/observability_demo" "$demo_out" >"$demo_out/stdout.txt"
 grep -q '^observability_demo: all examples ran$' "$demo_out/stdout.txt" ||
   { echo "observability-docs.sh: observability_demo stopped early" >&2; exit 1; }
-python3 - <<'PY'
-import re, sys
-doc = open("docs/observability.md").read()
-src = open("samples/observability_demo.cpp").read()
-stale = [b.split("\n")[0] for b in re.findall(r"```cpp\n(.*?)```", doc, re.S) if b.rstrip("\n") not in src]
-for first in stale:
-    print(f"docs/observability.md: snippet not in samples/observability_demo.cpp: {first}")
-sys.exit(1 if stale else 0)
-PY
+python3 tools/check-doc-snippets.py docs/observability.md samples/observability_demo.cpp
 echo "observability-docs.sh: the examples ran and the doc quotes them verbatim"
