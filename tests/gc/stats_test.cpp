@@ -1,5 +1,7 @@
 // Statistics and events: the pause histogram against exact percentiles, per-phase times,
 // per-space figures, counters by reason, listeners, the text/JSON forms and the GC trace.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -219,7 +221,8 @@ TEST_CASE("table and JSON forms name every space and the percentiles") {
 }
 
 TEST_CASE("the GC trace has one complete event per collection and nested phases") {
-  std::string path = "marrow_stats_test_trace.json";
+  // Per process: ctest runs this suite and its stress twin at the same time.
+  std::string path = "marrow_stats_test_trace." + std::to_string(getpid()) + ".json";
   {
     marrow::Runtime rt(mt::config());
     marrow::HandleScope scope(rt);
