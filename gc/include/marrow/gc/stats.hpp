@@ -85,6 +85,12 @@ class PauseHistogram {
 
 /// One space: what it can hold without growing, what is in use now, and what was in use
 /// right after the last collection that could free memory in it.
+///
+/// ```cpp
+/// const marrow::SpaceStats& old = rt.stats().spaces[std::size_t(marrow::Space::kOld)];
+/// std::printf("old: %zu of %zu bytes used, %zu live\n", old.used, old.capacity,
+///             old.live_after_gc);
+/// ```
 struct SpaceStats {
   std::size_t capacity = 0;  ///< bytes committed for the space
   std::size_t used = 0;      ///< bytes of objects (and free-list holes for old) in use now
@@ -138,7 +144,15 @@ struct HeapStats {
   PauseHistogram major_pauses;  ///< major and compacting collections
 };
 
-/// One contiguous stretch of a collection spent in one phase.
+/// One contiguous stretch of a collection spent in one phase; a GcEvent's spans tile its
+/// pause in order.
+///
+/// ```cpp
+/// for (std::size_t i = 0; i < e.span_count; ++i)
+///   std::printf("%s at +%lld ns for %lld ns\n", marrow::to_string(e.spans[i].phase),
+///               static_cast<long long>(e.spans[i].start.count()),
+///               static_cast<long long>(e.spans[i].duration.count()));
+/// ```
 struct PhaseSpan {
   GcPhase phase = GcPhase::kRoots;
   std::chrono::nanoseconds start{0};  ///< from the start of the collection
