@@ -532,8 +532,11 @@ void Heap::end_collection(GcKind kind, GcReason reason, std::size_t promoted) {
   if (config_.trace_gc > 0) std::fprintf(stderr, "%s\n", format_event(e, config_.trace_gc).c_str());
   if (trace_writer_) trace_writer_->record(e, stats());
   if (!listeners_.empty()) {
+    // Copies: a listener may register or remove listeners, or even collect, which would
+    // overwrite event_ before the next listener ran.
+    const GcEvent event = e;
     auto copy = listeners_;
-    for (auto& [id, fn] : copy) fn(e);
+    for (auto& [id, fn] : copy) fn(event);
   }
 }
 

@@ -260,3 +260,24 @@ TEST_CASE("a GC trace path that cannot be created is an error naming it; the run
   rt.collect(GcKind::kMajor);
   CHECK(n->id == 7);
 }
+
+TEST_CASE("a listener that collects does not change what the next listener sees") {
+  marrow::Runtime rt(mt::config());
+  marrow::HandleScope scope(rt);
+  bool inside = false;
+  std::vector<std::uint64_t> seen_by_second;
+  rt.on_gc([&](const marrow::GcEvent& e) {
+    if (inside || e.kind != GcKind::kMajor) return;
+    inside = true;
+    rt.collect(GcKind::kMinor);  // a nested collection, reported to both listeners too
+    inside = false;
+  });
+  rt.on_gc([&](const marrow::GcEvent& e) { seen_by_second.push_back(e.sequence); });
+  rt.collect(GcKind::kMajor);
+  REQUIRE(seen_by_second.size() >= 2);
+  // The nested minor collection is reported first (it ended first); then the major one
+  // still arrives with its own sequence number, not the nested one's.
+  std::uint64_t last = seen_by_second.back();
+  CHECK(last < seen_by_second[seen_by_second.size() - 2]);
+  CHECK(rt.stats().major_collections >= 1);
+}
