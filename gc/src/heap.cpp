@@ -517,17 +517,10 @@ void Heap::end_collection(GcKind kind, GcReason reason, std::size_t promoted) {
   (kind == GcKind::kMinor ? s.minor_pauses : s.major_pauses).record(e.pause);
   for (std::size_t p = 0; p < kGcPhaseCount; ++p) s.phase_total[p] += e.phases[p];
   s.peak_heap_bytes = std::max({s.peak_heap_bytes, e.bytes_before, e.bytes_after});
-  // What the collection could free is now free: record each space's live size.
-  auto live = [&](Space sp) {
-    s.spaces[std::size_t(sp)].live_after_gc = usage[std::size_t(sp)].used;
-  };
-  live(Space::kEden);
-  live(Space::kSurvivor);
-  if (kind != GcKind::kMinor) {
-    live(Space::kOld);
-    live(Space::kLarge);
-  }
-  live(Space::kImmortal);
+  // What each space holds right after the collection. A minor collection frees nothing in
+  // old and large space, so there this is the last major's live size plus what minor
+  // collections promoted since.
+  for (std::size_t i = 0; i < kSpaceCount; ++i) s.spaces[i].live_after_gc = usage[i].used;
 
   if (config_.trace_gc > 0) std::fprintf(stderr, "%s\n", format_event(e, config_.trace_gc).c_str());
   if (trace_writer_) trace_writer_->record(e, stats());

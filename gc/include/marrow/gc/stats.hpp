@@ -84,7 +84,8 @@ class PauseHistogram {
 };
 
 /// One space: what it can hold without growing, what is in use now, and what was in use
-/// right after the last collection that could free memory in it.
+/// right after the last collection (for old and large space, which only major collections
+/// free: the last major collection's live size plus what minor collections promoted since).
 ///
 /// ```cpp
 /// const marrow::SpaceStats& old = rt.stats().spaces[std::size_t(marrow::Space::kOld)];
