@@ -394,11 +394,6 @@ std::size_t Heap::heap_bytes() const {
   return nursery_.committed_bytes() + provider_.committed_bytes();
 }
 
-std::size_t Heap::bytes_in_use() const {
-  return std::size_t(top_ - nursery_.eden_start()) + nursery_.from_space().used() +
-         old_.allocated_bytes() + large_.object_bytes() + stats_.immortal_bytes;
-}
-
 const HeapStats& Heap::stats() {
   HeapStats& s = stats_;
   s.heap_bytes = heap_bytes();

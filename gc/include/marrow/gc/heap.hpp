@@ -197,7 +197,6 @@ class Heap {
   void reset_eden();
   void set_limit();
   std::size_t heap_bytes() const;
-  std::size_t bytes_in_use() const;
   /// After a collection: when over the heap limit, a compacting collection, then the
   /// near-limit callback, then OutOfMemory.
   void enforce_heap_limit(std::size_t extra_bytes);
