@@ -46,8 +46,10 @@ def main():
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
            f'<text x="{left}" y="24" font-size="16" font-weight="bold">{escape(a.title)}</text>']
-    kind_of = {e["args"]["sequence"]: e["args"]["kind"] for e in gcs}
-    start_of = {e["args"]["sequence"]: e for e in gcs}
+    # Each collection's phases, in time order (grouped once: traces hold thousands).
+    phases_of = {}
+    for p in sorted(phases, key=lambda q: q["ts"]):
+        phases_of.setdefault(p["args"]["sequence"], []).append(p)
     for i, lane in enumerate(LANES):
         y = top + i * (lane_h + lane_gap)
         n = sum(1 for e in gcs if e["args"]["kind"] == lane)
@@ -62,19 +64,17 @@ def main():
         out.append(f'<rect x="{x(e["ts"]):.2f}" y="{y}" width="{w(e["dur"]):.2f}" height="{lane_h}" '
                    f'fill="#bbbbbb"><title>#{e["args"]["sequence"]} {escape(e["name"])}: '
                    f'{e["dur"] / 1000:.3f} ms</title></rect>')
-    for p in phases:
-        g = start_of.get(p["args"]["sequence"])
-        if g is None:
+    for g in gcs:
+        if g["dur"] <= 0:
             continue
-        lane = LANES.index(kind_of[p["args"]["sequence"]])
-        y = top + lane * (lane_h + lane_gap)
-        # Height proportional to the phase's share of its collection.
-        share = p["dur"] / g["dur"] if g["dur"] > 0 else 0
-        offset = sum(q["dur"] for q in phases if q["args"]["sequence"] == p["args"]["sequence"]
-                     and q["ts"] < p["ts"]) / g["dur"] if g["dur"] > 0 else 0
-        out.append(f'<rect x="{x(g["ts"]):.2f}" y="{y + offset * lane_h:.2f}" '
-                   f'width="{w(g["dur"]):.2f}" height="{share * lane_h:.2f}" '
-                   f'fill="{PHASE_COLOURS.get(p["name"], "#555")}"/>')
+        y = top + LANES.index(g["args"]["kind"]) * (lane_h + lane_gap)
+        offset = 0.0  # phases stack downwards, each as high as its share of the pause
+        for p in phases_of.get(g["args"]["sequence"], []):
+            share = p["dur"] / g["dur"]
+            out.append(f'<rect x="{x(g["ts"]):.2f}" y="{y + offset * lane_h:.2f}" '
+                       f'width="{w(g["dur"]):.2f}" height="{share * lane_h:.2f}" '
+                       f'fill="{PHASE_COLOURS.get(p["name"], "#555")}"/>')
+            offset += share
     # Heap bytes.
     if heap:
         peak = max(max(e["args"]["committed"], e["args"]["used"]) for e in heap) or 1
@@ -109,8 +109,7 @@ def main():
         y = detail_top + 14 + i * 34
         out.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{kind}</text>')
         bx = left
-        for p in sorted((q for q in phases if q["args"]["sequence"] == g["args"]["sequence"]),
-                        key=lambda q: q["ts"]):
+        for p in phases_of.get(g["args"]["sequence"], []):
             pw = p["dur"] / widest * bar_w
             out.append(f'<rect x="{bx:.2f}" y="{y}" width="{pw:.2f}" height="22" '
                        f'fill="{PHASE_COLOURS.get(p["name"], "#555")}"><title>{p["name"]} '
