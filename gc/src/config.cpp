@@ -94,6 +94,7 @@ Config Config::from_env(Config c) {
   c.heap_limit_bytes = env_size("MARROW_HEAP_LIMIT", c.heap_limit_bytes);
   c.growth_factor = env_double("MARROW_GROWTH_FACTOR", c.growth_factor);
   c.compaction_threshold = env_double("MARROW_COMPACTION_THRESHOLD", c.compaction_threshold);
+  c.pretenure_survival = env_double("MARROW_PRETENURE_SURVIVAL", c.pretenure_survival);
   c.page_reserve = env_size("MARROW_PAGE_RESERVE", c.page_reserve);
   c.stress_interval = env_size("MARROW_STRESS_INTERVAL", c.stress_interval);
   c.verify_heap = env_bool("MARROW_VERIFY_HEAP", c.verify_heap);

@@ -106,6 +106,7 @@ Heap::Heap(const Config& config)
   if (!nursery_.init(config_.nursery_bytes, config_.survivor_bytes))
     throw OutOfMemory("marrow: cannot reserve the nursery (too many runtimes, or no memory)");
   top_ = nursery_.eden_start();
+  eden_limit_ = nursery_.eden_end();
   stress_countdown_ = config_.stress_interval;
   next_major_trigger_ = config_.initial_old_trigger_bytes;
   if (config_.heap_limit_bytes != 0) {
@@ -132,16 +133,14 @@ Heap::~Heap() {
   run(finalizable_old_);
 }
 
-void Heap::set_limit() {
-  limit_ = (config_.stress_interval != 0 || in_finalizers_) ? top_ : nursery_.eden_end();
-}
-
 void Heap::reset_eden() {
+  MARROW_DCHECK(!pretenuring_, "collections stop pretenuring before they empty eden");
 #if defined(MARROW_DEBUG)
   std::memset(nursery_.eden_start(), 0xDB, std::size_t(top_ - nursery_.eden_start()));
 #endif
   eden_allocated_before_ += std::size_t(top_ - nursery_.eden_start());
   top_ = nursery_.eden_start();
+  eden_limit_ = nursery_.eden_end();
   set_limit();
 }
 
@@ -155,10 +154,9 @@ void Heap::throw_allocation_in_constructor() {
   throw UsageError("marrow: constructors of managed objects must not allocate managed memory");
 }
 
-void Heap::check_size(std::size_t size) const {
-  if (size > kMaxObjectSize)
-    throw InvalidSize(fmt::format("marrow: object size {} exceeds the maximum of {} bytes", size,
-                                  kMaxObjectSize));
+void Heap::throw_invalid_size(std::size_t size) {
+  throw InvalidSize(
+      fmt::format("marrow: object size {} exceeds the maximum of {} bytes", size, kMaxObjectSize));
 }
 
 // ---- Allocation slow paths -------------------------------------------------------------
@@ -176,6 +174,10 @@ std::byte* Heap::allocate_slow(std::size_t size) {
     if (--stress_countdown_ == 0) {
       stress_countdown_ = config_.stress_interval;
       static constexpr GcKind kCycle[] = {GcKind::kMinor, GcKind::kMajor, GcKind::kCompact};
+      // Every other stress collection opens a pretenuring window that lasts until the next
+      // one, so stress runs allocate straight into old space as well as into eden.
+      pretenure_left_ =
+          (stress_cycle_ % 2 != 0 && config_.pretenure_survival > 0) ? ~std::size_t{0} : 0;
       GcKind kind = kCycle[stress_cycle_++ % 3];
       if (kind == GcKind::kMinor)
         collect_minor(GcReason::kStress, false);
@@ -185,15 +187,85 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       enforce_heap_limit(0);
     }
   }
-  if (std::size_t(nursery_.eden_end() - top_) < size) {
+  if (!pretenuring_ && std::size_t(eden_limit_ - top_) < size) {
     collect_minor(GcReason::kAllocation, false);
     if (old_.allocated_bytes() + large_.object_bytes() >= next_major_trigger_)
       collect_major(GcReason::kHeapGrowth, false);
     run_finalizers();
     enforce_heap_limit(0);
   }
+  // A collection above may have opened a pretenuring window; when one closes, eden is empty.
+  if (pretenuring_) {
+    if (std::byte* p = allocate_pretenured(size)) return p;
+  }
   std::byte* p = top_;
   top_ += size;
+  set_limit();
+  return p;
+}
+
+// ---- Pretenuring ------------------------------------------------------------------------
+
+void Heap::stop_pretenuring() {
+  if (!pretenuring_) return;
+  sync_lab();
+  pretenuring_ = false;
+  top_ = nursery_.eden_start();  // eden stays empty while pretenuring
+  set_limit();
+}
+
+void Heap::resume_allocation() {
+  if (pretenure_left_ != 0 && !pretenuring_) {
+    MARROW_DCHECK(top_ == nursery_.eden_start(), "pretenuring starts with an empty eden");
+    pretenuring_ = true;
+    top_ = lent_from_ = old_.lab_top();
+  }
+  set_limit();
+}
+
+void Heap::adapt_pretenuring(std::size_t copied, std::size_t young_before) {
+  double threshold = config_.pretenure_survival;
+  if (threshold <= 0 || young_before == 0) return;
+  // Survival is averaged over the last few minor collections: one nursery can hold the end
+  // of a structure that just died and the start of the next, and a single low reading
+  // should not end a phase that keeps building long-lived data.
+  double survival = double(copied) / double(young_before);
+  survival_average_ = 0.5 * survival_average_ + 0.5 * survival;
+  std::size_t eden = nursery_.eden_capacity();
+  if (survival >= threshold) {
+    // Most of what the nursery held was copied: allocate the next window old. Windows
+    // double while the nursery keeps being mostly alive between them.
+    pretenure_window_ = pretenure_window_ == 0 ? eden : std::min(2 * pretenure_window_, 8 * eden);
+  } else if (survival_average_ < threshold) {
+    pretenure_window_ = 0;
+  } else if (pretenure_window_ == 0) {
+    pretenure_window_ = eden;
+  }
+  pretenure_left_ = pretenure_window_;
+}
+
+std::byte* Heap::allocate_pretenured(std::size_t size) {
+  sync_lab();
+  if (pretenure_left_ == 0) {
+    // The window is over. The next minor collection decides whether another opens; it
+    // comes after a quarter of eden, which is enough to tell and copies less if the
+    // answer is yes again.
+    stop_pretenuring();
+    eden_limit_ = nursery_.eden_start() + align_up(nursery_.eden_capacity() / 4, kWordSize);
+    set_limit();
+    return nullptr;
+  }
+  if (old_.allocated_bytes() + large_.object_bytes() >= next_major_trigger_) {
+    collect_major(GcReason::kHeapGrowth, false);
+    run_finalizers();
+  }
+  enforce_heap_limit(size);
+  if (!pretenuring_) return nullptr;  // a collection closed the window
+  std::byte* p = old_.allocate(size);
+  if (p == nullptr) throw OutOfMemory("marrow: out of memory: the OS refused a page for old space");
+  stats_.bytes_pretenured += size;
+  pretenure_left_ -= std::min(size, pretenure_left_);
+  top_ = lent_from_ = old_.lab_top();
   set_limit();
   return p;
 }
@@ -395,6 +467,7 @@ std::size_t Heap::heap_bytes() const {
 }
 
 const HeapStats& Heap::stats() {
+  sync_lab();
   HeapStats& s = stats_;
   s.heap_bytes = heap_bytes();
   s.peak_heap_bytes = std::max(s.peak_heap_bytes, s.heap_bytes);
@@ -402,8 +475,8 @@ const HeapStats& Heap::stats() {
   s.large_bytes = large_.object_bytes();
   s.live_bytes = s.old_bytes + s.large_bytes + s.immortal_bytes;
   s.pages_returned = provider_.pages_returned_to_os();
-  s.bytes_allocated =
-      other_allocated_ + eden_allocated_before_ + std::size_t(top_ - nursery_.eden_start());
+  s.bytes_allocated = other_allocated_ + eden_allocated_before_ + s.bytes_pretenured +
+                      std::size_t(eden_top() - nursery_.eden_start());
   auto usage = space_usage();
   for (std::size_t i = 0; i < kSpaceCount; ++i) {
     s.spaces[i].capacity = usage[i].capacity;
@@ -423,7 +496,7 @@ std::array<SpaceStats, kSpaceCount> Heap::space_usage() const {
   std::array<SpaceStats, kSpaceCount> u{};
   auto& eden = u[std::size_t(Space::kEden)];
   eden.capacity = nursery_.eden_capacity();
-  eden.used = std::size_t(top_ - nursery_.eden_start());
+  eden.used = std::size_t(eden_top() - nursery_.eden_start());
   auto& survivor = u[std::size_t(Space::kSurvivor)];
   survivor.capacity = 2 * nursery_.survivor_capacity();
   survivor.used = nursery_.from_space().used();
@@ -440,6 +513,7 @@ std::array<SpaceStats, kSpaceCount> Heap::space_usage() const {
 }
 
 void Heap::begin_collection() {
+  stop_pretenuring();  // collections see old space walkable and eden as eden
   GcEvent& e = event_;
   e = GcEvent{};
   e.start = std::chrono::steady_clock::now();
@@ -516,6 +590,7 @@ void Heap::end_collection(GcKind kind, GcReason reason, std::size_t promoted) {
   // old and large space, so there this is the last major's live size plus what minor
   // collections promoted since.
   for (std::size_t i = 0; i < kSpaceCount; ++i) s.spaces[i].live_after_gc = usage[i].used;
+  resume_allocation();
 
   if (config_.trace_gc > 0) std::fprintf(stderr, "%s\n", format_event(e, config_.trace_gc).c_str());
   if (trace_writer_) trace_writer_->record(e, stats());
@@ -565,7 +640,8 @@ void Heap::for_each_object(const std::function<void(Object*, HeaderWord)>& fn) {
       p += header_size_bytes(h);
     }
   };
-  walk(nursery_.eden_start(), top_);
+  sync_lab();
+  walk(nursery_.eden_start(), eden_top());
   walk(nursery_.from_space().start, nursery_.from_space().top);
   for (Page* page : old_.pages()) walk(page->area_start(), page->top);
   for (Page* run : large_.runs()) walk(run->area_start(), run->top);

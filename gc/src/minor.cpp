@@ -248,7 +248,12 @@ std::size_t Heap::evacuate_nursery(bool promote_all) {
 
 void Heap::collect_minor(GcReason reason, bool promote_all) {
   begin_collection();
+  std::size_t young_before = event_.space_before[std::size_t(Space::kEden)] +
+                             event_.space_before[std::size_t(Space::kSurvivor)];
+  std::size_t copied_before = stats_.bytes_promoted + stats_.bytes_survived;
   std::size_t promoted = evacuate_nursery(promote_all);
+  if (reason == GcReason::kAllocation)
+    adapt_pretenuring(stats_.bytes_promoted + stats_.bytes_survived - copied_before, young_before);
   end_collection(GcKind::kMinor, reason, promoted);
 }
 

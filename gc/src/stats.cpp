@@ -180,9 +180,10 @@ std::string format_table(const HeapStats& s) {
   }
   out += "\n";
   out += fmt::format(
-      "bytes: allocated {} ({:.1f} MiB/s), promoted {}, survived {}, freed {}, moved {}\n",
-      bytes(s.bytes_allocated), s.allocation_rate / 1048576.0, bytes(s.bytes_promoted),
-      bytes(s.bytes_survived), bytes(s.bytes_freed), bytes(s.bytes_moved));
+      "bytes: allocated {} ({:.1f} MiB/s), pretenured {}, promoted {}, survived {}, freed {}, "
+      "moved {}\n",
+      bytes(s.bytes_allocated), s.allocation_rate / 1048576.0, bytes(s.bytes_pretenured),
+      bytes(s.bytes_promoted), bytes(s.bytes_survived), bytes(s.bytes_freed), bytes(s.bytes_moved));
   out += fmt::format("pauses: {} in all, total {}, p50 {}, p90 {}, p99 {}, max {}\n",
                      s.pauses.count(), ms(s.total_pause), ms(s.pause_p50), ms(s.pause_p90),
                      ms(s.pause_p99), ms(s.max_pause));
@@ -208,6 +209,7 @@ std::string to_json(const HeapStats& s) {
                            s.collections_by_reason[r]);
   field("collections_by_reason", reasons + "}");
   field("bytes_allocated", s.bytes_allocated);
+  field("bytes_pretenured", s.bytes_pretenured);
   field("bytes_promoted", s.bytes_promoted);
   field("bytes_survived", s.bytes_survived);
   field("bytes_freed", s.bytes_freed);

@@ -18,7 +18,7 @@ class Verifier final : public Tracer {
 
   std::vector<std::string> run() {
     Heap& h = heap_;
-    walk("eden", h.nursery_.eden_start(), h.top_);
+    walk("eden", h.nursery_.eden_start(), h.eden_top());
     walk("survivor", h.nursery_.from_space().start, h.nursery_.from_space().top);
     std::size_t old_objects = 0;
     for (Page* p : h.old_.pages()) old_objects += walk("old", p->area_start(), p->top, p);
@@ -143,6 +143,7 @@ class Verifier final : public Tracer {
 };
 
 std::vector<std::string> Heap::find_heap_problems() {
+  sync_lab();
   Verifier v(*this);
   return v.run();
 }

@@ -138,12 +138,14 @@ std::byte* OldSpace::allocate_slow(std::size_t size) noexcept {
       allocated_bytes_ += size;
       return pop_small(c);
     }
-    // 2. The smallest larger small hole that leaves a usable remainder (>= 16 bytes).
+    // 2. The smallest larger small hole that leaves a usable remainder (>= 16 bytes). It
+    //    becomes the LAB, so the next small objects bump into the rest of it.
     if (std::size_t larger = first_small_at_least(c + kMinObjectSize / kWordSize)) {
       std::byte* p = pop_small(larger);
-      add_free(p + size, (larger - c) * kWordSize);
-      allocated_bytes_ += size;
-      return p;
+      retire_lab();
+      lab_ = {p, p, p + larger * kWordSize};
+      lab_page_ = Page::of(p);
+      return allocate(size);
     }
   }
   // 3. A new LAB: best fit among big chunks of at least max(size, 4 KiB), else any big chunk

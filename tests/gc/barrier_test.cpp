@@ -29,7 +29,7 @@ TEST_CASE("an old object keeps a young one alive through a Member store") {
   {
     marrow::HandleScope scope(rt);
     auto child = rt.make<Node>(3);
-    auto young = rt.make<Node>(2);  // the last allocation: young even in stress mode
+    auto young = mt::make_young<Node>(rt, 2);
     young->next = child;
     REQUIRE(rt.heap_for_internal_use().is_young(young.get()));
     holder->next = young;
@@ -133,7 +133,7 @@ TEST_CASE("the verifier catches a store that bypassed the barrier; a proper stor
   auto holder = make_old(rt, 1);
   {
     marrow::HandleScope scope(rt);
-    auto young = rt.make<Node>(2);
+    auto young = mt::make_young<Node>(rt, 2);
     REQUIRE(rt.heap_for_internal_use().is_young(young.get()));
     holder->next.store_without_barrier_for_testing(young.get());
     auto found = rt.find_heap_problems();
@@ -146,7 +146,7 @@ TEST_CASE("the verifier catches a store that bypassed the barrier; a proper stor
   }
   {
     marrow::HandleScope scope(rt);
-    auto young = rt.make<Node>(3);
+    auto young = mt::make_young<Node>(rt, 3);
     holder->value.store_without_barrier_for_testing(Value::object(young.get()));
     CHECK_FALSE(rt.find_heap_problems().empty());
     holder->value = Value::object(young.get());

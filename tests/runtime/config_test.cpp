@@ -12,7 +12,7 @@ const char* const kVars[] = {
     "MARROW_NURSERY_BYTES",        "MARROW_SURVIVOR_BYTES", "MARROW_TENURE_AGE",
     "MARROW_LARGE_OBJECT_BYTES",   "MARROW_HEAP_LIMIT",     "MARROW_GROWTH_FACTOR",
     "MARROW_COMPACTION_THRESHOLD", "MARROW_PAGE_RESERVE",   "MARROW_STRESS_INTERVAL",
-    "MARROW_VERIFY_HEAP",          "MARROW_TRACE_GC"};
+    "MARROW_VERIFY_HEAP",          "MARROW_TRACE_GC",       "MARROW_PRETENURE_SURVIVAL"};
 
 /// Saves every MARROW_* variable, clears them, and restores them on destruction.
 struct EnvGuard {
@@ -92,6 +92,7 @@ TEST_CASE("from_env applies every MARROW_* override") {
   setenv("MARROW_HEAP_LIMIT", "1G", 1);
   setenv("MARROW_GROWTH_FACTOR", "1.5", 1);
   setenv("MARROW_COMPACTION_THRESHOLD", "0.25", 1);
+  setenv("MARROW_PRETENURE_SURVIVAL", "0.75", 1);
   setenv("MARROW_PAGE_RESERVE", "3", 1);
   setenv("MARROW_STRESS_INTERVAL", "10", 1);
   setenv("MARROW_VERIFY_HEAP", "yes", 1);
@@ -104,6 +105,7 @@ TEST_CASE("from_env applies every MARROW_* override") {
   CHECK(c.heap_limit_bytes == std::size_t{1} << 30);
   CHECK(c.growth_factor == doctest::Approx(1.5));
   CHECK(c.compaction_threshold == doctest::Approx(0.25));
+  CHECK(c.pretenure_survival == doctest::Approx(0.75));
   CHECK(c.page_reserve == 3);
   CHECK(c.stress_interval == 10);
   CHECK(c.verify_heap);

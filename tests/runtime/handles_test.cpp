@@ -155,7 +155,7 @@ TEST_CASE("Weak is cleared when a young object dies in a minor collection") {
   {
     marrow::HandleScope scope(rt);
     auto b = rt.make<Node>(2);
-    auto a = rt.make<Node>(1);  // last allocation: young even in stress mode
+    auto a = mt::make_young<Node>(rt, 1);
     REQUIRE(rt.heap_for_internal_use().is_young(a.get()));
     dead = marrow::Weak<Node>(rt, a);
     alive = marrow::Weak<Node>(rt, b);
@@ -196,7 +196,7 @@ TEST_CASE("Weak to an old object survives minors and is cleared by a major colle
 TEST_CASE("Weak follows a moved object") {
   marrow::Runtime rt(mt::config());
   marrow::HandleScope scope(rt);
-  auto a = rt.make<Node>(5);
+  auto a = mt::make_young<Node>(rt, 5);
   marrow::Weak<Node> watch(rt, a);
   Node* before = a.get();
   REQUIRE(rt.heap_for_internal_use().is_young(before));

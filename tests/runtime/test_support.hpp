@@ -27,6 +27,19 @@ inline marrow::Config config(marrow::Config base = marrow::Config{}) {
   return marrow::Config::from_env(base);
 }
 
+/// A new object of type T that is young. In the stress run every other stress collection
+/// opens a pretenuring window until the next one, so an allocation may go straight to old
+/// space; this allocates again (the next collection closes the window) until one is young.
+template <class T, class... Args>
+marrow::Local<T> make_young(marrow::Runtime& rt, const Args&... args) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto object = rt.make<T>(args...);
+    if (rt.heap_for_internal_use().is_young(object.get())) return object;
+  }
+  FAIL("four allocations in a row went to old space");
+  return {};
+}
+
 /// A general-purpose managed node: an id, two references, a tagged value.
 struct Node : marrow::Object {
   static constexpr const char* kTypeName = "mt::Node";

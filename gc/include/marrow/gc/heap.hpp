@@ -2,6 +2,7 @@
 // statistics, plus the out-of-line slow paths the runtime's inline code falls into.
 // Knows object graphs and raw root slots, not the C++ surface of handles.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -88,9 +89,10 @@ class Heap {
   Heap& operator=(const Heap&) = delete;
 
   // ---- Allocation ----------------------------------------------------------------
-  // Eden's bump pointer and limit, read and written by the runtime's inline fast path.
-  // `limit_` is lowered to `top_` to force every allocation into the slow path (stress
-  // mode, inside finalizers); `eden_end_` is the real end.
+  // The bump pointer and limit read and written by the runtime's inline fast path: in
+  // eden, or, while pretenuring, in old space's LAB (eden is then empty). `limit_` is
+  // lowered to `top_` to force every allocation into the slow path (stress mode, inside
+  // finalizers).
   std::byte* top_ = nullptr;
   std::byte* limit_ = nullptr;
 
@@ -100,7 +102,11 @@ class Heap {
   /// Memory in the immortal space (never moved or freed).
   std::byte* allocate_immortal(std::size_t size);
   /// Throws InvalidSize when size is beyond what any heap can hold.
-  void check_size(std::size_t size) const;
+  void check_size(std::size_t size) const {
+    if (size > kMaxObjectSize) [[unlikely]]
+      throw_invalid_size(size);
+  }
+  [[noreturn, gnu::cold]] static void throw_invalid_size(std::size_t size);
   std::size_t large_object_threshold() const { return config_.large_object_bytes; }
   void register_finalizable(Object* object);
 
@@ -195,7 +201,32 @@ class Heap {
   std::byte* allocate_large(std::size_t size);
   /// Eden is empty after a minor collection; resets top/limit (stress-aware).
   void reset_eden();
-  void set_limit();
+  void set_limit() {
+    if (config_.stress_interval != 0 || in_finalizers_)
+      limit_ = top_;
+    else
+      limit_ = pretenuring_ ? old_.lab_end() : eden_limit_;
+  }
+  std::byte* eden_top() const { return pretenuring_ ? nursery_.eden_start() : top_; }
+
+  // Pretenuring (Config::pretenure_survival). While `pretenuring_`, top_/limit_ bump old
+  // space's LAB from `lent_from_`; sync_lab() hands what was bumped back to old space
+  // (accounting, walkability) and must run before anything walks or allocates there.
+  void sync_lab() {
+    if (!pretenuring_ || top_ == lent_from_) return;
+    std::size_t used = std::size_t(top_ - lent_from_);
+    old_.advance_lab(top_);
+    stats_.bytes_pretenured += used;
+    pretenure_left_ -= std::min(used, pretenure_left_);
+    lent_from_ = top_;
+  }
+  void stop_pretenuring();
+  /// After a collection: lends the LAB when a pretenuring window is open, else eden.
+  void resume_allocation();
+  /// After an allocation-triggered minor collection: opens, widens or closes the window.
+  void adapt_pretenuring(std::size_t copied, std::size_t young_before);
+  /// The slow path while pretenuring; nullptr when the window is over (allocate in eden).
+  std::byte* allocate_pretenured(std::size_t size);
   std::size_t heap_bytes() const;
   /// After a collection: when over the heap limit, a compacting collection, then the
   /// near-limit callback, then OutOfMemory.
@@ -241,6 +272,12 @@ class Heap {
   std::size_t free_page_tails_ = 0;        ///< of those, bytes at the ends of pages (not holes)
   bool in_gc_ = false;
   bool in_finalizers_ = false;
+  bool pretenuring_ = false;
+  std::byte* eden_limit_ = nullptr;   ///< end of eden for this cycle (shorter when probing)
+  std::byte* lent_from_ = nullptr;    ///< top_ when the LAB was lent or last synced
+  std::size_t pretenure_left_ = 0;    ///< bytes the open window may still allocate old
+  std::size_t pretenure_window_ = 0;  ///< size of the last window; 0 when none is open
+  double survival_average_ = 0;       ///< nursery survival rate, decaying average
   std::size_t mark_stack_limit_ = std::size_t{1} << 22;  ///< 32 MiB of entries; overflow rescans
   std::size_t mark_stack_overflows_ = 0;
 };

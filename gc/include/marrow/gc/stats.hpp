@@ -113,12 +113,13 @@ struct HeapStats {
   std::size_t major_collections = 0;  ///< includes compacting ones
   std::size_t compactions = 0;
   std::array<std::size_t, kGcReasonCount> collections_by_reason{};  ///< index: GcReason
-  std::size_t bytes_allocated = 0;  ///< all managed allocations, ever
-  std::size_t bytes_promoted = 0;   ///< copied from the nursery into old space
-  std::size_t bytes_survived = 0;   ///< copied between survivor spaces
-  std::size_t bytes_freed = 0;      ///< old and large objects reclaimed by major collections
-  std::size_t bytes_moved = 0;      ///< moved by compaction
-  std::size_t heap_bytes = 0;       ///< committed now: nursery + old + large + immortal
+  std::size_t bytes_allocated = 0;   ///< all managed allocations, ever
+  std::size_t bytes_promoted = 0;    ///< copied from the nursery into old space
+  std::size_t bytes_survived = 0;    ///< copied between survivor spaces
+  std::size_t bytes_pretenured = 0;  ///< allocated straight into old space (pretenuring)
+  std::size_t bytes_freed = 0;       ///< old and large objects reclaimed by major collections
+  std::size_t bytes_moved = 0;       ///< moved by compaction
+  std::size_t heap_bytes = 0;        ///< committed now: nursery + old + large + immortal
   std::size_t peak_heap_bytes = 0;
   std::size_t live_bytes = 0;   ///< old + large + immortal bytes live after the last
                                 ///< major collection, plus what was promoted since

@@ -104,6 +104,19 @@ class OldSpace {
   const std::vector<Page*>& pages() const { return pages_; }
   /// Sets the LAB explicitly (compaction leaves the rest of its last page as the LAB).
   void set_lab(std::byte* top, std::byte* end) noexcept;
+  /// The LAB's free range, for a caller that bumps it directly (pretenured allocation):
+  /// it allocates in [lab_top(), lab_end()) without writing fillers, then reports how far
+  /// it got with advance_lab before anything walks the space or allocates here again.
+  std::byte* lab_top() const { return lab_.top; }
+  std::byte* lab_end() const { return lab_.end; }
+  /// Accounts [lab_top(), top) as allocated and restores walkability (the rest of the LAB
+  /// becomes one filler again). `top` is in [lab_top(), lab_end()].
+  void advance_lab(std::byte* top) noexcept {
+    if (top == lab_.top) return;
+    allocated_bytes_ += std::size_t(top - lab_.top);
+    lab_.top = top;
+    if (top != lab_.end) format_filler(top, std::size_t(lab_.end - top));
+  }
 
   /// Bytes handed out since the counter was last reset (live estimate for sizing).
   std::size_t allocated_bytes() const { return allocated_bytes_; }
