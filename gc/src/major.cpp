@@ -176,6 +176,7 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
                                    fragmentation > config_.compaction_threshold);
   std::size_t old_before = old_.allocated_bytes();
   free_page_tails_ = 0;
+  provider_.set_reserve(~std::size_t{0});  // trimmed below, once the next trigger is known
   if (compact) {
     enter_phase(GcPhase::kCompact);
     compact_old_space();
@@ -190,7 +191,6 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
   }
   sweep_large_objects();
   free_after_last_sweep_ = compact ? 0 : old_.free_list_bytes();
-  provider_.trim(config_.page_reserve);
   stats_.bytes_freed += old_before > old_live ? old_before - old_live : 0;
   old_.set_allocated_bytes(old_live);
   old_live_after_major_ = old_live + large_.object_bytes();
@@ -205,6 +205,18 @@ void Heap::collect_major(GcReason reason, bool force_compact) {
     trigger = std::min(trigger, std::max(room, live + kPageSize));
   }
   next_major_trigger_ = trigger;
+
+  // After a collection the growth trigger started, empty pages stay mapped for what the old
+  // generation may grow into before the next one (beyond its free lists): it would map and
+  // fault in as many again. Other collections (rt.collect, the heap limit, pins, stress)
+  // and heaps with a limit keep only page_reserve; the rest goes back to the OS now.
+  std::size_t keep = config_.page_reserve;
+  if (reason == GcReason::kHeapGrowth && config_.heap_limit_bytes == 0) {
+    std::size_t room = trigger - std::min(trigger, live + old_.free_list_bytes());
+    keep = std::max(keep, room / kPageSize);
+  }
+  provider_.set_reserve(keep);
+  provider_.trim(keep);
 
   // Free space at the end of a page is room to bump into, not a hole between objects.
   std::size_t holes = old_.free_list_bytes() - std::min(old_.free_list_bytes(), free_page_tails_);

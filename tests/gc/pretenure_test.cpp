@@ -50,8 +50,8 @@ TEST_CASE("a nursery that stays alive sends the next allocations straight to old
   if (!mt::stress()) {
     // Most of the list never went through the nursery's copying.
     CHECK(s.bytes_pretenured > s.bytes_promoted);
-    std::size_t young = s.spaces[std::size_t(Space::kEden)].used +
-                        s.spaces[std::size_t(Space::kSurvivor)].used;
+    std::size_t young =
+        s.spaces[std::size_t(Space::kEden)].used + s.spaces[std::size_t(Space::kSurvivor)].used;
     CHECK(s.bytes_pretenured + s.bytes_promoted + young >= std::size_t(n) * (sizeof(Node) + 8));
   }
   CHECK(s.bytes_allocated >= std::size_t(n) * (sizeof(Node) + 8));

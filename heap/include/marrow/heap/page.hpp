@@ -89,6 +89,8 @@ class PageProvider {
   void free(Page* page) noexcept;
   /// Unmaps cached pages beyond `keep`.
   void trim(std::size_t keep) noexcept;
+  /// How many freed single pages to cache from now on (pages beyond it are unmapped).
+  void set_reserve(std::size_t pages) noexcept { reserve_pages_ = pages; }
 
   std::size_t committed_bytes() const { return committed_bytes_; }
   std::size_t cached_pages() const { return cache_.size(); }
