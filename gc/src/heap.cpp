@@ -177,7 +177,7 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       // Every other stress collection opens a pretenuring window that lasts until the next
       // one, so stress runs allocate straight into old space as well as into eden.
       pretenure_left_ =
-          (stress_cycle_ % 2 != 0 && config_.pretenure_survival > 0) ? ~std::size_t{0} : 0;
+          (stress_cycle_ % 2 != 0 && config_.pretenure_survival > 0) ? nursery_.eden_capacity() : 0;
       GcKind kind = kCycle[stress_cycle_++ % 3];
       if (kind == GcKind::kMinor)
         collect_minor(GcReason::kStress, false);
@@ -189,8 +189,7 @@ std::byte* Heap::allocate_slow(std::size_t size) {
   }
   if (!pretenuring_ && std::size_t(eden_limit_ - top_) < size) {
     collect_minor(GcReason::kAllocation, false);
-    if (old_.allocated_bytes() + large_.object_bytes() >= next_major_trigger_)
-      collect_major(GcReason::kHeapGrowth, false);
+    if (old_generation_full(0)) collect_major(GcReason::kHeapGrowth, false);
     run_finalizers();
     enforce_heap_limit(0);
   }
@@ -255,7 +254,7 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
     set_limit();
     return nullptr;
   }
-  if (old_.allocated_bytes() + large_.object_bytes() >= next_major_trigger_) {
+  if (old_generation_full(0)) {
     collect_major(GcReason::kHeapGrowth, false);
     run_finalizers();
   }
@@ -274,7 +273,7 @@ std::byte* Heap::allocate_large(std::size_t size) {
   if (constructing_)
     throw UsageError("marrow: constructors of managed objects must not allocate managed memory");
   std::size_t run = align_up(size + Page::header_bytes(size + kPageSize) + 64, kPageSize);
-  if (old_.allocated_bytes() + large_.object_bytes() + size >= next_major_trigger_) {
+  if (old_generation_full(size)) {
     collect_major(GcReason::kHeapGrowth, false);
     run_finalizers();
   }
@@ -591,6 +590,7 @@ void Heap::end_collection(GcKind kind, GcReason reason, std::size_t promoted) {
   // collections promoted since.
   for (std::size_t i = 0; i < kSpaceCount; ++i) s.spaces[i].live_after_gc = usage[i].used;
   resume_allocation();
+  e.pretenure_window = pretenuring_ ? pretenure_left_ : 0;
 
   if (config_.trace_gc > 0) std::fprintf(stderr, "%s\n", format_event(e, config_.trace_gc).c_str());
   if (trace_writer_) trace_writer_->record(e, stats());

@@ -254,6 +254,8 @@ std::string format_event(const GcEvent& e, int detail) {
       phases += fmt::format("{}{} {:.3f}", phases.empty() ? "" : ", ", to_string(GcPhase(p)),
                             double(e.phases[p].count()) / 1e6);
   line += " [" + phases + "]";
+  if (e.pretenure_window != 0)
+    line += fmt::format(", then pretenuring {:.1f}M", mib(e.pretenure_window));
   if (detail >= 2) {
     line += "\n   ";
     for (Space sp : kSpaces) {

@@ -64,6 +64,22 @@ TEST_CASE("a nursery that stays alive sends the next allocations straight to old
   MT_CHECK_SOUND(rt);
 }
 
+TEST_CASE("collection events and the GC log say when a pretenuring window opens") {
+  marrow::Runtime rt(small_nursery(0.5));
+  std::size_t windows = 0;
+  std::string line;
+  rt.on_gc([&](const marrow::GcEvent& e) {
+    if (e.pretenure_window == 0) return;
+    ++windows;
+    line = marrow::format_event(e);
+  });
+  marrow::HandleScope scope(rt);
+  auto head = rt.make<Node>(-1);
+  grow_list(rt, head, 0, static_cast<std::int64_t>(mt::scaled(80000, 800)));
+  CHECK(windows > 0);
+  CHECK(line.find("then pretenuring") != std::string::npos);
+}
+
 TEST_CASE("pretenure_survival 0 keeps every allocation in the nursery") {
   marrow::Runtime rt(small_nursery(0));
   marrow::HandleScope scope(rt);

@@ -228,6 +228,10 @@ class Heap {
   /// The slow path while pretenuring; nullptr when the window is over (allocate in eden).
   std::byte* allocate_pretenured(std::size_t size);
   std::size_t heap_bytes() const;
+  /// The old generation (old space + large objects), plus `extra`, reached the trigger.
+  bool old_generation_full(std::size_t extra) const {
+    return old_.allocated_bytes() + large_.object_bytes() + extra >= next_major_trigger_;
+  }
   /// After a collection: when over the heap limit, a compacting collection, then the
   /// near-limit callback, then OutOfMemory.
   void enforce_heap_limit(std::size_t extra_bytes);

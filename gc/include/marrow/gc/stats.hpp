@@ -183,6 +183,9 @@ struct GcEvent {
   std::size_t live_before = 0;   ///< bytes in use before (sum of space_before)
   std::size_t live_after = 0;    ///< bytes in use after
   std::size_t promoted_bytes = 0;
+  /// Bytes the allocations after this collection go straight to old space for (an open
+  /// pretenuring window, Config::pretenure_survival); 0 when they go to eden.
+  std::size_t pretenure_window = 0;
   std::array<std::size_t, kSpaceCount> space_before{};  ///< bytes in use per space
   std::array<std::size_t, kSpaceCount> space_after{};
   std::array<std::chrono::nanoseconds, kGcPhaseCount> phases{};  ///< total per phase
