@@ -249,9 +249,8 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
     // The window is over. The next minor collection decides whether another opens; it
     // comes after a quarter of eden, which is enough to tell and copies less if the
     // answer is yes again.
-    stop_pretenuring();
     eden_limit_ = nursery_.eden_start() + align_up(nursery_.eden_capacity() / 4, kWordSize);
-    set_limit();
+    stop_pretenuring();
     return nullptr;
   }
   if (old_generation_full(0)) {

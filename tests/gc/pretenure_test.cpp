@@ -36,15 +36,20 @@ bool list_intact(Node* head, std::int64_t first, std::int64_t n) {
   return expect == first - 1;
 }
 
+/// A runtime with a small nursery and pretenuring on, and a list of `n` nodes (about
+/// 3 MiB; a dozen nurseries, every one of them all alive) at `head`.
+struct GrownList {
+  marrow::Runtime rt{small_nursery(0.5)};
+  marrow::HandleScope scope{rt};
+  marrow::Local<Node> head = rt.make<Node>(-1);
+  const std::int64_t n = static_cast<std::int64_t>(mt::scaled(80000, 800));
+  GrownList() { grow_list(rt, head, 0, n); }
+};
+
 }  // namespace
 
-TEST_CASE("a nursery that stays alive sends the next allocations straight to old space") {
-  marrow::Runtime rt(small_nursery(0.5));
-  marrow::HandleScope scope(rt);
-  auto head = rt.make<Node>(-1);
-  // 40 bytes a node, about 3 MiB: a dozen nurseries, every one of them all alive.
-  const std::int64_t n = static_cast<std::int64_t>(mt::scaled(80000, 800));
-  grow_list(rt, head, 0, n);
+TEST_CASE_FIXTURE(GrownList,
+                  "a nursery that stays alive sends the next allocations straight to old space") {
   const marrow::HeapStats& s = rt.stats();
   CHECK(s.bytes_pretenured > 0);
   if (!mt::stress()) {
@@ -107,12 +112,9 @@ TEST_CASE("short-lived objects open no pretenuring window") {
   MT_CHECK_SOUND(rt);
 }
 
-TEST_CASE("after a long-lived phase, garbage closes the window and allocation returns to eden") {
-  marrow::Runtime rt(small_nursery(0.5));
-  marrow::HandleScope scope(rt);
-  auto head = rt.make<Node>(-1);
-  const std::int64_t n = static_cast<std::int64_t>(mt::scaled(80000, 800));
-  grow_list(rt, head, 0, n);
+TEST_CASE_FIXTURE(
+    GrownList,
+    "after a long-lived phase, garbage closes the window and allocation returns to eden") {
   REQUIRE(rt.stats().bytes_pretenured > 0);
   // Garbage only: windows shrink and close; a fresh object is young again.
   bool young_again = false;
@@ -129,12 +131,7 @@ TEST_CASE("after a long-lived phase, garbage closes the window and allocation re
   MT_CHECK_SOUND(rt);
 }
 
-TEST_CASE("a pretenured object that points at young objects is remembered") {
-  marrow::Runtime rt(small_nursery(0.5));
-  marrow::HandleScope scope(rt);
-  auto head = rt.make<Node>(-1);
-  const std::int64_t n = static_cast<std::int64_t>(mt::scaled(80000, 800));
-  grow_list(rt, head, 0, n);
+TEST_CASE_FIXTURE(GrownList, "a pretenured object that points at young objects is remembered") {
   // Find a window: the next allocation goes to old space (in the stress run, every other).
   marrow::Global<Node> old_holder;
   for (int i = 0; i < 100000 && !old_holder; ++i) {
