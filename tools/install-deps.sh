@@ -2,7 +2,7 @@
 # Installs the Debian packages marrow needs, only those missing: apt-get as root, sudo otherwise.
 set -euo pipefail
 pkgs=(cmake g++ ninja-build libfmt-dev doctest-dev libgc-dev libbenchmark-dev clang-format
-      valgrind gnuplot-nox pkg-config python3)
+      valgrind gnuplot-nox pkg-config python3 libedit-dev)
 # node and npm run DevTools' snapshot parser (tools/tests.d/heap-snapshot.sh): Debian's
 # packages, only when no node or npm is on the PATH (one from nvm or NodeSource is fine).
 command -v node >/dev/null || pkgs+=(nodejs)
