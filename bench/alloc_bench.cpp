@@ -2,9 +2,9 @@
 // std::pmr::monotonic_buffer_resource vs malloc/free. Every pointer escapes through
 // DoNotOptimize so no allocation can be optimised away; arenas are reset once per batch
 // of kBatch allocations, inside the timed region, exactly as the pmr resource is released.
-#include <marrow/heap/arena.hpp>
-#include <marrow/heap/concurrent_pool.hpp>
-#include <marrow/heap/pool.hpp>
+#include <marrow/alloc/arena.hpp>
+#include <marrow/alloc/concurrent_pool.hpp>
+#include <marrow/alloc/pool.hpp>
 
 #include <benchmark/benchmark.h>
 

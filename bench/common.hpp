@@ -22,8 +22,8 @@
 #include <vector>
 
 #include <gc.h>
-#include <marrow/heap/arena.hpp>
-#include <marrow/heap/pool.hpp>
+#include <marrow/alloc/arena.hpp>
+#include <marrow/alloc/pool.hpp>
 #include <marrow/marrow.hpp>
 
 namespace marrow::bench {

@@ -13,4 +13,4 @@ foreach(name binary_trees gcbench churn gc_micro)
   target_link_libraries(bench_${name} PRIVATE marrow::marrow PkgConfig::MARROW_BENCH_BDWGC
                                               marrow_build_flags)
 endforeach()
-target_link_libraries(bench_gc_micro PRIVATE benchmark::benchmark)
+target_link_libraries(bench_gc_micro PRIVATE benchmark::benchmark marrow_gc)  # checks ages with is_young

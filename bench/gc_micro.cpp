@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "marrow/gc/heap.hpp"
 
 namespace {
 

@@ -1,10 +1,10 @@
 // allocator_demo: a tour of marrow's off-heap allocators. Counts words with std::pmr
 // containers in an Arena, runs a particle simulation on an ObjectPool, and shows what a
 // TrackingAllocator sees, leak report included. Uses only <marrow/heap/...> headers.
-#include <marrow/heap/arena.hpp>
-#include <marrow/heap/object_pool.hpp>
-#include <marrow/heap/pool.hpp>
-#include <marrow/heap/tracking_allocator.hpp>
+#include <marrow/alloc/arena.hpp>
+#include <marrow/alloc/object_pool.hpp>
+#include <marrow/alloc/pool.hpp>
+#include <marrow/alloc/tracking_allocator.hpp>
 
 #include <algorithm>
 #include <cstdio>

@@ -1,11 +1,13 @@
-// Config::from_env and size parsing: the MARROW_* environment overrides.
+// Config: the MARROW_* environment overrides, size parsing, and the normalisation a
+// Runtime applies to every configuration it is given.
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 
-#include "marrow/gc/config.hpp"
+#include "marrow/config.hpp"
+#include "marrow/gc/heap.hpp"
 
 namespace marrow {
 
@@ -105,3 +107,33 @@ Config Config::from_env(Config c) {
 }
 
 }  // namespace marrow
+
+namespace marrow::internal {
+
+Config normalised(Config c) {
+  constexpr std::size_t kMinNursery = std::size_t{64} << 10;
+  if (c.nursery_bytes < kMinNursery) c.nursery_bytes = kMinNursery;
+  if (c.heap_limit_bytes != 0) {
+    // Leave at least half of the limit to the old generation.
+    std::size_t young =
+        c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
+    while (young > c.heap_limit_bytes / 2 && c.nursery_bytes > kMinNursery) {
+      c.nursery_bytes /= 2;
+      if (c.survivor_bytes != 0) c.survivor_bytes /= 2;
+      young = c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
+    }
+  }
+  if (c.survivor_bytes == 0) c.survivor_bytes = c.nursery_bytes / 4;
+  if (c.survivor_bytes < 4096) c.survivor_bytes = 4096;
+  // Large objects must fit neither eden's slow path badly nor an old page: at most a
+  // quarter of eden and of a page's object area.
+  std::size_t max_large =
+      std::min(c.nursery_bytes / 4, (kPageSize - Page::header_bytes(kPageSize)) / 2);
+  if (c.large_object_bytes > max_large) c.large_object_bytes = max_large;
+  if (c.large_object_bytes < kMinLargeObjectBytes) c.large_object_bytes = kMinLargeObjectBytes;
+  if (c.tenure_age > kMaxAge - 1) c.tenure_age = kMaxAge - 1;
+  if (c.growth_factor < 1.1) c.growth_factor = 1.1;
+  return c;
+}
+
+}  // namespace marrow::internal

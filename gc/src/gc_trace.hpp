@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "marrow/gc/stats.hpp"
+#include "marrow/stats.hpp"
 
 namespace marrow::internal {
 

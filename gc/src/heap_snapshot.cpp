@@ -322,7 +322,7 @@ class HeapSnapshotWriter {
     sub_roots_.push_back({RootKind::kHandles, "(Handles)", nullptr});
     sub_roots_.push_back({RootKind::kGlobals, "(Global handles)", nullptr});
     sub_roots_.push_back({RootKind::kWeaks, "(Weak handles)", nullptr});
-    for (RootSource* src : heap_.root_sources_) {
+    for (RootSource* src : heap_.roots_.sources()) {
       const char* name = src->root_name();
       sub_roots_.push_back({RootKind::kRootSource, name != nullptr ? name : "RootSource", src});
     }
@@ -428,13 +428,13 @@ class HeapSnapshotWriter {
     };
     switch (r.kind) {
       case RootKind::kHandles:
-        heap_.handles_.for_each_slot([&](Object*& s) { element(s); });
+        heap_.mutator_.handles.for_each_slot([&](Object*& s) { element(s); });
         break;
       case RootKind::kGlobals:
-        heap_.globals_.for_each([&](Object*& s) { element(s); });
+        heap_.roots_.globals().for_each([&](Object*& s) { element(s); });
         break;
       case RootKind::kWeaks:
-        heap_.weaks_.for_each([&](Object*& s) {
+        heap_.roots_.weaks().for_each([&](Object*& s) {
           if (s != nullptr) edge_to_object(s, "weak handle", kWeakEdge);
         });
         break;
@@ -444,19 +444,17 @@ class HeapSnapshotWriter {
         break;
       }
       case RootKind::kPinned:
-        for (const auto& [object, count] : heap_.pins_) element(object);
+        for (const auto& [object, count] : heap_.roots_.pins()) element(object);
         break;
       case RootKind::kImmortal:
         for (Page* page : heap_.immortal_.pages()) {
-          for (std::byte* p = page->area_start(); p < page->top;) {
-            HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+          OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
             if (!is_free_type(header_type(h))) element(static_cast<Object*>(object_of(p)));
-            p += header_size_bytes(h);
-          }
+          });
         }
         break;
       case RootKind::kFinalizers:
-        for (Object* o : heap_.pending_finalizers_) element(o);
+        for (Object* o : heap_.finalization_.queue()) element(o);
         break;
     }
   }
@@ -585,15 +583,15 @@ class HeapSnapshotWriter {
 };
 
 void Heap::write_heap_snapshot(const std::string& path) {
-  check_thread();
+  mutator_.check_thread();
   SnapshotFile out(path);  // before collecting: a bad path fails fast
   // A major collection leaves only live objects, except those whose finalizers it just
   // ran: they stay in the heap, unreachable, until the next one. Collect again when there
   // were any, so that every node of the snapshot is reachable from the roots.
-  std::size_t finalizable = finalizable_young_.size() + finalizable_old_.size();
-  collect(GcKind::kMajor, GcReason::kRequested);
-  if (finalizable_young_.size() + finalizable_old_.size() < finalizable)
-    collect(GcKind::kMajor, GcReason::kRequested);
+  auto finalizable = [&] { return finalization_.young().size() + finalization_.old().size(); };
+  std::size_t before = finalizable();
+  collect_requested(GcKind::kMajor);
+  if (finalizable() < before) collect_requested(GcKind::kMajor);
   HeapSnapshotWriter(*this, out).write();
   out.close();
 }

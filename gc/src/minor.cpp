@@ -1,19 +1,19 @@
-// Minor collection: Cheney-style evacuation of eden and the from-space into the
-// to-space or, once old enough (or when asked to promote everything), into old space.
-// Cost is proportional to survivors. Must never allocate managed memory or throw.
-#include <chrono>
+// Minor collection: Cheney-style evacuation of eden and the from-space into the to-space
+// or, once old enough (or when asked to promote everything), into old space
+// (docs/design.md, section 4). Cost is proportional to survivors.
+// Relies on: invariant R (every old-to-young reference is remembered); invariant S
+// (remembered slots are plain words); a young object is reachable only through roots,
+// remembered slots or objects, or other young objects. Never allocates managed memory or
+// throws.
 #include <cstring>
 
 #include "marrow/gc/heap.hpp"
+#include "marrow/gc/objects.hpp"
+#include "marrow/gc/weak_processing.hpp"
 
 namespace marrow::internal {
 
-/// Invariants this phase relies on:
-/// - every old-to-young reference is in a remembered slot (page bitmap) or a remembered
-///   object (write barrier, plus promoted objects found holding young references);
-/// - a young object is reachable only through roots, remembered old slots or other young
-///   objects, so what is not reached from those is garbage;
-/// - after evacuation the header of the old copy is a forwarding word (bit 0 set).
+/// After evacuation the header of the old copy is a forwarding word (bit 0 set).
 class MinorCollector final : public Tracer {
  public:
   MinorCollector(Heap& heap, bool promote_all)
@@ -26,19 +26,28 @@ class MinorCollector final : public Tracer {
     to_.top = to_.start;
   }
 
+  /// Roots, transitive evacuation, weak processing, then resurrection of dead
+  /// finalizable young objects.
   void run() {
-    // Roots.
     heap_.enter_phase(GcPhase::kRoots);
-    heap_.trace_roots(*this);
-    for (Object*& p : heap_.pending_finalizers_) visit(p);
-    process_remembered_slots();
-    process_remembered_objects();
+    heap_.roots_.trace(heap_.mutator_.handles, *this);
+    for (Object*& p : heap_.finalization_.queue()) visit(p);
+    heap_.remembered_.process_slots(nursery_, [&](Object* p) { return evacuate(p); });
+    std::vector<Object*> remembered = heap_.remembered_.take_objects();
+    for (Object* o : remembered) retrace_remembered(o);
     heap_.enter_phase(GcPhase::kEvacuate);
     drain();
+
     heap_.enter_phase(GcPhase::kWeak);
-    process_weaks();
-    heap_.enter_phase(GcPhase::kEvacuate);
-    drain();  // objects resurrected for finalization are not scanned, but stay correct
+    MinorOutcome outcome(nursery_);
+    process_weak_references(heap_, outcome);
+    // Remembered objects stay remembered while they still point into the nursery.
+    for (Object* o : pending_remember_) {
+      NurseryProbe probe(nursery_);
+      trace_object(o, probe);
+      if (probe.found) heap_.remembered_.remember_object(o);
+    }
+    finalize_dead_young(outcome);
   }
 
   std::size_t promoted_bytes() const { return promoted_; }
@@ -52,7 +61,7 @@ class MinorCollector final : public Tracer {
     HeaderWord* hp = header_of(p);
     HeaderWord h = *hp;
     if (is_forwarded(h)) {
-      Object* q = static_cast<Object*>(object_of(forwardee_header(h)));
+      Object* q = forwardee(p);
       if (nursery_.contains(q)) found_young_ = true;
       return q;
     }
@@ -82,122 +91,51 @@ class MinorCollector final : public Tracer {
     return static_cast<Object*>(object_of(dst));
   }
 
-  static void trace_object(HeaderWord* header, Tracer& t) {
-    if (auto trace = type_info(header_type(*header)).trace)
-      trace(static_cast<Object*>(object_of(header)), t);
+  /// Traces a promoted (or remembered) object; true when it still points young.
+  bool trace_for_young(Object* o) {
+    found_young_ = false;
+    trace_object(o, *this);
+    return found_young_;
+  }
+
+  void retrace_remembered(Object* o) {
+    // Re-remembered after the drain decides: objects whose referents get promoted drop out.
+    if (trace_for_young(o)) pending_remember_.push_back(o);
   }
 
   void drain() {
     for (;;) {
       bool progress = false;
       while (scan_ < to_.top) {
-        auto* hp = reinterpret_cast<HeaderWord*>(scan_);
-        scan_ += header_size_bytes(*hp);
-        trace_object(hp, *this);
+        auto* o = static_cast<Object*>(object_of(scan_));
+        scan_ += header_size_bytes(*reinterpret_cast<HeaderWord*>(scan_));
+        trace_object(o, *this);
         progress = true;
       }
       while (!promoted_list_.empty()) {
-        HeaderWord* hp = promoted_list_.back();
+        auto* o = static_cast<Object*>(object_of(promoted_list_.back()));
         promoted_list_.pop_back();
-        found_young_ = false;
-        trace_object(hp, *this);
-        if (found_young_) heap_.remember_object(static_cast<Object*>(object_of(hp)));
+        // Promotion copies slots without the barrier: keep invariant R by remembering.
+        if (trace_for_young(o)) heap_.remembered_.remember_object(o);
         progress = true;
       }
       if (!progress) return;
     }
   }
 
-  void process_remembered_slots() {
-    std::vector<Page*> pages;
-    pages.swap(heap_.remembered_pages_);
-    for (Page* page : pages) {
-      page->in_remembered_list = false;
-      std::uint64_t* bits = page->remembered_bits();
-      bool any = false;
-      for (std::size_t w = 0, n = page->remembered_words(); w < n; ++w) {
-        std::uint64_t word = bits[w];
-        while (word != 0) {
-          unsigned b = unsigned(__builtin_ctzll(word));
-          word &= word - 1;
-          auto* slot = reinterpret_cast<std::uintptr_t*>(page->base() + (w * 64 + b) * kWordSize);
-          std::uintptr_t v = *slot;
-          bool keep = false;
-          if (nursery_.contains(reinterpret_cast<void*>(v))) {
-            found_young_ = false;
-            Object* q = evacuate(reinterpret_cast<Object*>(v));
-            *slot = reinterpret_cast<std::uintptr_t>(q);
-            keep = nursery_.contains(q);
-          }
-          if (!keep)
-            bits[w] &= ~(std::uint64_t{1} << b);
-          else
-            any = true;
-        }
-      }
-      if (any) heap_.remember_page(page);
-    }
-  }
-
-  void process_remembered_objects() {
-    std::vector<Object*> objects;
-    objects.swap(heap_.remembered_objects_);
-    for (Object* o : objects) {
-      HeaderWord* hp = header_of(o);
-      *hp &= ~kRememberedBit;
-      found_young_ = false;
-      trace_object(hp, *this);
-      if (found_young_) pending_remember_.push_back(o);
-    }
-    // Re-added after the drain decides; objects whose referents are promoted drop out.
-  }
-
-  class Weak final : public WeakProcessor {
-   public:
-    explicit Weak(const Nursery& n) : nursery_(n) {}
-    bool is_alive(const Object* o) const override {
-      return !nursery_.contains(o) || is_forwarded(*header_of(o));
-    }
-    Object* forwarded(Object* o) const override {
-      if (!nursery_.contains(o)) return o;
-      HeaderWord h = *header_of(o);
-      return is_forwarded(h) ? static_cast<Object*>(object_of(forwardee_header(h))) : o;
-    }
-
-   private:
-    const Nursery& nursery_;
-  };
-
-  void process_weaks() {
-    Weak w(nursery_);
-    heap_.weaks_.for_each([&](Object*& slot) {
-      if (slot != nullptr && nursery_.contains(slot)) slot = w.update(slot);
-    });
-    heap_.process_root_source_weaks(w);
-    // Remembered objects: keep those that still point into the nursery.
-    for (Object* o : pending_remember_) {
-      found_young_ = false;
-      NurseryProbe probe(nursery_);
-      trace_object(header_of(o), probe);
-      if (probe.found) heap_.remember_object(o);
-    }
-    // Finalizable young objects: survivors follow their copy; the dead are resurrected
-    // without their references (a finalizer may not touch other managed objects) and queued.
+  /// Survivors follow their copy; the dead are evacuated too, resurrected (their
+  /// references nulled, so nothing else needs keeping or scanning) and queued.
+  void finalize_dead_young(const MinorOutcome& outcome) {
+    Finalization& f = heap_.finalization_;
     std::vector<Object*> young;
-    young.swap(heap_.finalizable_young_);
+    young.swap(f.young());
     for (Object* o : young) {
-      Object* q;
-      if (w.is_alive(o)) {
-        q = w.forwarded(o);
-      } else {
-        q = evacuate(o);
-        NullingTracer nulls;
-        trace_object(header_of(q), nulls);
-        *header_of(q) |= kFinalizedBit;
-        heap_.pending_finalizers_.push_back(q);
+      if (!outcome.is_alive(o)) {
+        f.resurrect(evacuate(o));
         continue;
       }
-      (nursery_.contains(q) ? heap_.finalizable_young_ : heap_.finalizable_old_).push_back(q);
+      Object* q = forwardee(o);
+      (nursery_.contains(q) ? f.young() : f.old()).push_back(q);
     }
     promoted_list_.clear();  // resurrected objects need no scanning: their slots are null
   }
@@ -209,10 +147,6 @@ class MinorCollector final : public Tracer {
       return p;
     }
     bool found = false;
-  };
-
-  struct NullingTracer final : Tracer {
-    Object* visit_reference(Object*, void*, const char*) override { return nullptr; }
   };
 
   Heap& heap_;
@@ -229,14 +163,12 @@ class MinorCollector final : public Tracer {
 };
 
 std::size_t Heap::evacuate_nursery(bool promote_all) {
-  std::size_t promoted;
-  {
-    MinorCollector collector(*this, promote_all);
-    collector.run();
-    promoted = collector.promoted_bytes();
-    stats_.bytes_promoted += promoted;
-    stats_.bytes_survived += collector.survived_bytes();
-  }
+  finalization_.begin_cycle();
+  MinorCollector collector(*this, promote_all);
+  collector.run();
+  std::size_t promoted = collector.promoted_bytes();
+  events_.stats().bytes_promoted += promoted;
+  events_.stats().bytes_survived += collector.survived_bytes();
 #if defined(MARROW_DEBUG)
   std::memset(nursery_.from_space().start, 0xDB, nursery_.from_space().used());
 #endif
@@ -248,12 +180,15 @@ std::size_t Heap::evacuate_nursery(bool promote_all) {
 
 void Heap::collect_minor(GcReason reason, bool promote_all) {
   begin_collection();
-  std::size_t young_before = event_.space_before[std::size_t(Space::kEden)] +
-                             event_.space_before[std::size_t(Space::kSurvivor)];
-  std::size_t copied_before = stats_.bytes_promoted + stats_.bytes_survived;
+  const GcEvent& e = events_.current();
+  std::size_t young_before =
+      e.space_before[std::size_t(Space::kEden)] + e.space_before[std::size_t(Space::kSurvivor)];
+  HeapStats& s = events_.stats();
+  std::size_t copied_before = s.bytes_promoted + s.bytes_survived;
   std::size_t promoted = evacuate_nursery(promote_all);
   if (reason == GcReason::kAllocation)
-    adapt_pretenuring(stats_.bytes_promoted + stats_.bytes_survived - copied_before, young_before);
+    pretenuring_.adapt(config_.pretenure_survival,
+                       s.bytes_promoted + s.bytes_survived - copied_before, young_before);
   end_collection(GcKind::kMinor, reason, promoted);
 }
 

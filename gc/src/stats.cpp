@@ -1,6 +1,6 @@
 // Names of kinds, reasons, spaces and phases; the pause histogram; statistics and events
 // as text tables, log lines and JSON.
-#include "marrow/gc/stats.hpp"
+#include "marrow/stats.hpp"
 
 #include <algorithm>
 #include <bit>

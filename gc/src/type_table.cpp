@@ -1,9 +1,9 @@
 // The process-wide type table: index -> TypeInfo, filled on first use of each C++ type.
 #include <atomic>
 
-#include "marrow/gc/object.hpp"
-#include "marrow/gc/stats.hpp"
-#include "marrow/heap/check.hpp"
+#include "marrow/internal/check.hpp"
+#include "marrow/object.hpp"
+#include "marrow/stats.hpp"
 
 namespace marrow {
 namespace internal {

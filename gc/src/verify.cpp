@@ -1,5 +1,7 @@
 // The heap verifier: checks every invariant the collectors rely on and reports each
-// broken one in words. Expensive by design (switched on by Config::verify_heap).
+// broken one in words (invariants W, R and S of docs/design.md, and the accounting).
+// Expensive by design (switched on by Config::verify_heap). Walks its own way: it must
+// survive a broken header, where the shared walk would not.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,10 +20,9 @@ class Verifier final : public Tracer {
 
   std::vector<std::string> run() {
     Heap& h = heap_;
-    walk("eden", h.nursery_.eden_start(), h.eden_top());
+    walk("eden", h.nursery_.eden_start(), h.pretenuring_.eden_top());
     walk("survivor", h.nursery_.from_space().start, h.nursery_.from_space().top);
-    std::size_t old_objects = 0;
-    for (Page* p : h.old_.pages()) old_objects += walk("old", p->area_start(), p->top, p);
+    for (Page* p : h.old_.pages()) walk("old", p->area_start(), p->top, p);
     for (Page* p : h.large_.runs()) walk("large", p->area_start(), p->top, p);
     for (Page* p : h.immortal_.pages()) walk("immortal", p->area_start(), p->top, p);
     std::sort(starts_.begin(), starts_.end());
@@ -36,12 +37,12 @@ class Verifier final : public Tracer {
     // Roots.
     holder_ = nullptr;
     holder_old_ = false;
-    h.trace_roots(*this);
-    h.weaks_.for_each([&](Object*& s) {
+    h.roots_.trace(h.mutator_.handles, *this);
+    h.roots_.weaks().for_each([&](Object*& s) {
       if (s != nullptr) check_target(s, "a Weak handle");
     });
-    for (Object* o : h.pending_finalizers_) check_target(o, "the finalization queue");
-    for (Object* o : h.finalizable_young_)
+    for (Object* o : h.finalization_.queue()) check_target(o, "the finalization queue");
+    for (Object* o : h.finalization_.young())
       if (!h.is_young(o)) problem("an old object is on the young finalizable list");
     // Free lists.
     h.old_.for_each_free_chunk([&](std::byte* p, std::size_t size) {
@@ -58,7 +59,6 @@ class Verifier final : public Tracer {
     for (Page* p : h.large_.runs()) large += std::size_t(p->top - p->area_start());
     if (large != h.large_.object_bytes())
       problem(fmt::format("large-object bytes {} != accounted {}", large, h.large_.object_bytes()));
-    (void)old_objects;
     return std::move(problems_);
   }
 
@@ -68,7 +68,7 @@ class Verifier final : public Tracer {
     if (holder_old_ && heap_.is_young(p)) {
       Page* page = Page::of(holder_);
       bool remembered = (*reinterpret_cast<HeaderWord*>(holder_) & kRememberedBit) != 0 ||
-                        page->is_slot_remembered(slot);
+                        RememberedSet::is_slot_remembered(page, slot);
       if (!remembered)
         problem(
             fmt::format("old object {} ({}) points to young {} through an unremembered slot "
@@ -79,8 +79,7 @@ class Verifier final : public Tracer {
   }
 
  private:
-  std::size_t walk(const char* space, std::byte* p, std::byte* end, Page* page = nullptr) {
-    std::size_t count = 0;
+  void walk(const char* space, std::byte* p, std::byte* end, Page* page = nullptr) {
     bool old = page != nullptr;
     if (page != nullptr && page->magic != kPageMagic)
       problem(fmt::format("{} page {} has a bad magic", space, (void*)page));
@@ -89,17 +88,17 @@ class Verifier final : public Tracer {
       std::size_t size = header_size_bytes(h);
       if (is_forwarded(h)) {
         problem(fmt::format("forwarding pointer left in {} at {}", space, (void*)p));
-        return count;
+        return;
       }
       if (size == 0 || p + size > end) {
         problem(fmt::format("object at {} in {} has an impossible size {}", (void*)p, space, size));
-        return count;
+        return;
       }
       std::uint32_t type = header_type(h);
       if (!is_registered_type(type)) {
         problem(
             fmt::format("object at {} in {} has an unknown type index {}", (void*)p, space, type));
-        return count;
+        return;
       }
       if (h & kMarkBit) problem(fmt::format("mark bit left set at {} in {}", (void*)p, space));
       if (!is_free_type(type)) {
@@ -107,11 +106,9 @@ class Verifier final : public Tracer {
           problem(fmt::format("object at {} smaller than the minimum", (void*)p));
         starts_.push_back(p);
         objects_.emplace_back(p, old);
-        ++count;
       }
       p += size;
     }
-    return count;
   }
 
   void check_target(Object* p, const char* what) {
@@ -143,7 +140,7 @@ class Verifier final : public Tracer {
 };
 
 std::vector<std::string> Heap::find_heap_problems() {
-  sync_lab();
+  pretenuring_.sync();
   Verifier v(*this);
   return v.run();
 }

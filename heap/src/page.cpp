@@ -9,14 +9,9 @@
 #include <mutex>
 #include <new>
 
-#include "marrow/heap/check.hpp"
+#include "marrow/internal/check.hpp"
 
 namespace marrow::internal {
-
-void Page::clear_remembered() {
-  std::memset(remembered_bits(), 0, remembered_words() * sizeof(std::uint64_t));
-  in_remembered_list = false;
-}
 
 // ---- Page table ------------------------------------------------------------------------
 // 47-bit user addresses, 256 KiB granules: 2^29 granules, split 2^14 x 2^15.
@@ -81,7 +76,7 @@ void PageProvider::unmap_run(Page* page) noexcept {
   pages_returned_ += bytes / kPageSize;
 }
 
-void PageProvider::init(Page* page, void* owner, SpaceKind kind, std::size_t run_bytes) noexcept {
+void PageProvider::init(Page* page, void* owner, Space kind, std::size_t run_bytes) noexcept {
   page->magic = kPageMagic;
   page->owner = owner;
   page->run_bytes = run_bytes;
@@ -94,7 +89,7 @@ void PageProvider::init(Page* page, void* owner, SpaceKind kind, std::size_t run
   set_granules(page, run_bytes, page);
 }
 
-Page* PageProvider::allocate_page(void* owner, SpaceKind kind) noexcept {
+Page* PageProvider::allocate_page(void* owner, Space kind) noexcept {
   Page* page;
   if (!cache_.empty()) {
     page = cache_.back();
@@ -110,7 +105,7 @@ Page* PageProvider::allocate_page(void* owner, SpaceKind kind) noexcept {
   return page;
 }
 
-Page* PageProvider::allocate_run(void* owner, SpaceKind kind, std::size_t area_bytes) noexcept {
+Page* PageProvider::allocate_run(void* owner, Space kind, std::size_t area_bytes) noexcept {
   // Solve run >= header_bytes(run) + area; header_bytes grows by 1/64 of the run.
   std::size_t run = align_up(area_bytes + area_bytes / 64 + sizeof(Page) + 64, kPageSize);
   if (run < area_bytes) return nullptr;  // overflow

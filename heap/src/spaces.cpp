@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "marrow/heap/check.hpp"
+#include "marrow/internal/check.hpp"
 
 namespace marrow::internal {
 
@@ -189,11 +189,10 @@ LargeObjectSpace::~LargeObjectSpace() {
 }
 
 std::byte* LargeObjectSpace::allocate(std::size_t size) noexcept {
-  Page* run = provider_.allocate_run(owner_, SpaceKind::kLarge, size);
+  Page* run = provider_.allocate_run(owner_, Space::kLarge, size);
   if (run == nullptr) return nullptr;
   runs_.push_back(run);
   run->top = run->area_start() + size;
-  committed_ += run->run_bytes;
   object_bytes_ += size;
   return run->area_start();
 }
@@ -206,7 +205,6 @@ void LargeObjectSpace::free(Page* run) noexcept {
       break;
     }
   }
-  committed_ -= run->run_bytes;
   object_bytes_ -= std::size_t(run->top - run->area_start());
   provider_.free(run);
 }

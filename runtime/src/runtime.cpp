@@ -1,53 +1,78 @@
 // Runtime and handle scopes: the public API's out-of-line parts. Usage rules are checked
 // here and reported as UsageError with the rule in the message.
+#include "marrow/runtime.hpp"
+
 #include <fmt/format.h>
 
-#include "marrow/runtime.hpp"
+#include "marrow/gc/heap.hpp"
 
 namespace marrow {
 
-Runtime::Runtime(const Config& config) : heap_(config) {}
+Runtime::Runtime(const Config& config)
+    : heap_(std::make_unique<internal::Heap>(config, mutator_)) {}
 Runtime::~Runtime() = default;
 
-void Runtime::collect(GcKind kind) { heap_.collect(kind, GcReason::kRequested); }
+void Runtime::collect(GcKind kind) { heap_->collect_requested(kind); }
 
-void Runtime::unpin(const Object* object) { heap_.unpin(const_cast<Object*>(object)); }
+Object* Runtime::pin_object(Object* object) { return heap_->pin(object); }
+void Runtime::unpin(const Object* object) { heap_->unpin(const_cast<Object*>(object)); }
+
+const HeapStats& Runtime::stats() { return heap_->stats(); }
+const Config& Runtime::config() const { return heap_->config(); }
 
 std::uint64_t Runtime::on_gc(std::function<void(const GcEvent&)> listener) {
-  return heap_.add_gc_listener(std::move(listener));
+  return heap_->events_.add_listener(std::move(listener));
 }
-bool Runtime::remove_gc_listener(std::uint64_t id) { return heap_.remove_gc_listener(id); }
+bool Runtime::remove_gc_listener(std::uint64_t id) { return heap_->events_.remove_listener(id); }
 
 void Runtime::set_near_heap_limit_callback(
     std::function<std::size_t(std::size_t, std::size_t)> cb) {
-  heap_.set_near_heap_limit_callback(std::move(cb));
+  heap_->set_near_heap_limit_callback(std::move(cb));
 }
 
-void Runtime::verify_heap() { heap_.verify_heap(); }
-std::vector<std::string> Runtime::find_heap_problems() { return heap_.find_heap_problems(); }
+void Runtime::verify_heap() { heap_->verify_heap(); }
+std::vector<std::string> Runtime::find_heap_problems() { return heap_->find_heap_problems(); }
 
 void Runtime::for_each_object(const std::function<void(const ObjectInfo&)>& fn) {
-  heap_.collect(GcKind::kMajor, GcReason::kRequested);
-  heap_.for_each_object([&](Object* o, internal::HeaderWord h) {
+  heap_->collect_requested(GcKind::kMajor);
+  heap_->for_each_object([&](Object* o, internal::HeaderWord h) {
     ObjectInfo info{o, internal::type_info(internal::header_type(h)).name,
-                    internal::header_size_bytes(h), to_string(heap_.space_of(o))};
+                    internal::header_size_bytes(h), to_string(heap_->space_of(o))};
     fn(info);
   });
 }
 
-void Runtime::write_heap_snapshot(const std::string& path) { heap_.write_heap_snapshot(path); }
+void Runtime::write_heap_snapshot(const std::string& path) { heap_->write_heap_snapshot(path); }
+void Runtime::start_gc_trace(const std::string& path) { heap_->start_gc_trace(path); }
+void Runtime::stop_gc_trace() { heap_->stop_gc_trace(); }
 
-void Runtime::add_root_source(RootSource* source) { heap_.add_root_source(source); }
-void Runtime::remove_root_source(RootSource* source) { heap_.remove_root_source(source); }
+void Runtime::add_root_source(RootSource* source) {
+  mutator_.check_thread();
+  heap_->roots_.add_source(source);
+}
+void Runtime::remove_root_source(RootSource* source) {
+  mutator_.check_thread();
+  heap_->roots_.remove_source(source);
+}
 
-bool Runtime::owns_handle(Object* const* slot) const { return heap_.handles_.owns(slot); }
+bool Runtime::owns_handle(Object* const* slot) const { return mutator_.handles.owns(slot); }
+
+internal::SlotTable& Runtime::global_slots() { return heap_->roots_.globals(); }
+internal::SlotTable& Runtime::weak_slots() { return heap_->roots_.weaks(); }
 
 void Runtime::check_owned(Object* const* slot) const {
   if (slot == nullptr) return;
-  if (!heap_.handles_.owns(slot))
+  if (!mutator_.handles.owns(slot))
     throw UsageError(
         "marrow: handles of two runtimes must not be mixed: this Local does not belong to "
         "this runtime (or its HandleScope is closed)");
+}
+
+void Runtime::check_owns_object(const Object* object) const {
+  if (!heap_->owns(object))
+    throw UsageError(
+        "marrow: Global(rt, ptr): the object does not belong to this runtime's heap (a pointer "
+        "of another runtime, or not a managed object)");
 }
 
 void Runtime::throw_bad_size(std::size_t fixed, std::size_t extra) {

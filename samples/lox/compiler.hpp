@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include <marrow/heap/arena.hpp>
+#include <marrow/alloc/arena.hpp>
 
 #include "chunk.hpp"
 #include "object.hpp"

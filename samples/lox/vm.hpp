@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include <marrow/heap/arena.hpp>
+#include <marrow/alloc/arena.hpp>
 #include <marrow/marrow.hpp>
 
 #include "object.hpp"

@@ -8,7 +8,7 @@
 using marrow::GcKind;
 using marrow::Value;
 using mt::Node;
-using Space = marrow::internal::Space;
+using Space = marrow::Space;
 
 TEST_CASE("unreachable old objects are freed: old_bytes and live_bytes fall") {
   marrow::Runtime rt(mt::config());

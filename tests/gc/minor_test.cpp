@@ -6,7 +6,7 @@
 using marrow::GcKind;
 using marrow::Value;
 using mt::Node;
-using Space = marrow::internal::Space;
+using Space = marrow::Space;
 
 TEST_CASE("survivors age in the survivor space, then are promoted") {
   for (unsigned tenure : {1u, 2u, 3u}) {

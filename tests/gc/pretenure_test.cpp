@@ -7,7 +7,7 @@
 using marrow::GcKind;
 using marrow::Value;
 using mt::Node;
-using Space = marrow::internal::Space;
+using Space = marrow::Space;
 
 namespace {
 

@@ -181,7 +181,7 @@ TEST_CASE("Weak to an old object survives minors and is cleared by a major colle
   }
   rt.collect(GcKind::kMajor);
   REQUIRE(watch.get() != nullptr);
-  CHECK(mt::space_of(rt, watch.get()) == marrow::internal::Space::kOld);
+  CHECK(mt::space_of(rt, watch.get()) == marrow::Space::kOld);
   keep.reset();
   rt.collect(GcKind::kMinor);  // a minor collection does not look at old objects
   REQUIRE(watch.get() != nullptr);

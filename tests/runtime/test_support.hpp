@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 #include <marrow/marrow.hpp>
+#include "marrow/gc/heap.hpp"
 
 namespace mt {
 
@@ -83,7 +84,7 @@ inline std::string problems(marrow::Runtime& rt) {
 
 #define MT_CHECK_SOUND(rt) CHECK_MESSAGE(::mt::problems(rt).empty(), ::mt::problems(rt))
 
-inline marrow::internal::Space space_of(marrow::Runtime& rt, const void* p) {
+inline marrow::Space space_of(marrow::Runtime& rt, const void* p) {
   return rt.heap_for_internal_use().space_of(p);
 }
 

@@ -302,7 +302,7 @@ class Model {
     MNode* p = rt_.pin(r.local);
     REQUIRE(p == r.local.get());
     auto space = mt::space_of(rt_, p);
-    CHECK((space == marrow::internal::Space::kOld || space == marrow::internal::Space::kLarge));
+    CHECK((space == marrow::Space::kOld || space == marrow::Space::kLarge));
     if (r.pins > 0) CHECK(p == r.pinned_at);
     r.pinned_at = p;
     ++r.pins;

@@ -1,6 +1,6 @@
 // A consumer of the installed marrow package: includes the umbrella header and the arena,
 // allocates through a std::pmr container, and exits 0 only if everything checks out.
-#include <marrow/heap/arena.hpp>
+#include <marrow/alloc/arena.hpp>
 #include <marrow/marrow.hpp>
 
 #include <cstdio>

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "marrow/heap/header.hpp"
+#include "marrow/internal/barrier.hpp"
+#include "marrow/internal/header.hpp"
+#include "marrow/space.hpp"
 
 namespace marrow::internal {
 
@@ -15,8 +17,6 @@ namespace marrow::internal {
 inline constexpr std::size_t kPageSize = std::size_t{256} * 1024;
 inline constexpr std::uint64_t kPageMagic = 0x6d6172726f775047;  // "marrowPG"
 
-enum class SpaceKind : std::uint8_t { kOld, kLarge, kImmortal };
-
 /// Descriptor at the start of every page or large-object run.
 ///
 /// Invariant (walkability): between `area_start()` and `top` every byte belongs to an
@@ -24,15 +24,16 @@ enum class SpaceKind : std::uint8_t { kOld, kLarge, kImmortal };
 /// `top == area_end()`; the unused rest of the old space's bump buffer is one filler.
 struct Page {
   std::uint64_t magic;
-  void* owner;             ///< the gc::Heap this page belongs to
+  void* owner;             ///< the internal::Heap this page belongs to
   std::size_t run_bytes;   ///< size of the mapping: kPageSize, or more for large objects
   std::byte* top;          ///< end of the walkable area
   std::size_t live_bytes;  ///< bytes marked by the last major collection
   std::uint32_t pinned_count;
-  SpaceKind kind;
-  bool in_remembered_list;    ///< listed in the owner's remembered pages (dedups the list)
+  Space kind;                 ///< kOld, kLarge or kImmortal
+  bool in_remembered_list;    ///< listed in the owner's remembered set (dedups the list)
   std::uint32_t area_offset;  ///< offset of the first object from the page start
-  // Followed by the remembered-slot bitmap: one bit per word of the run.
+  // Followed by the remembered-slot bitmap: one bit per word of the run. Its meaning and
+  // upkeep are the remembered set's (gc/include/marrow/gc/remembered_set.hpp).
 
   std::byte* base() { return reinterpret_cast<std::byte*>(this); }
   std::byte* area_start() { return base() + area_offset; }
@@ -51,19 +52,6 @@ struct Page {
   static constexpr std::size_t header_bytes(std::size_t run_bytes) {
     return align_up(sizeof(Page) + run_bytes / kWordSize / 8, 64);
   }
-  void remember_slot(const void* slot) {
-    std::size_t word =
-        (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) /
-        kWordSize;
-    remembered_bits()[word / 64] |= std::uint64_t{1} << (word % 64);
-  }
-  bool is_slot_remembered(const void* slot) {
-    std::size_t word =
-        (reinterpret_cast<std::uintptr_t>(slot) - reinterpret_cast<std::uintptr_t>(this)) /
-        kWordSize;
-    return (remembered_bits()[word / 64] >> (word % 64)) & 1;
-  }
-  void clear_remembered();
 };
 
 /// The page (or large-object run) containing `address`, or nullptr when it is not in any
@@ -83,9 +71,9 @@ class PageProvider {
   PageProvider& operator=(const PageProvider&) = delete;
 
   /// A zeroed, initialised page (run_bytes == kPageSize), or nullptr when the OS refuses.
-  Page* allocate_page(void* owner, SpaceKind kind) noexcept;
+  Page* allocate_page(void* owner, Space kind) noexcept;
   /// A run of at least `object_area_bytes` usable bytes, or nullptr.
-  Page* allocate_run(void* owner, SpaceKind kind, std::size_t object_area_bytes) noexcept;
+  Page* allocate_run(void* owner, Space kind, std::size_t object_area_bytes) noexcept;
   void free(Page* page) noexcept;
   /// Unmaps cached pages beyond `keep`.
   void trim(std::size_t keep) noexcept;
@@ -93,13 +81,12 @@ class PageProvider {
   void set_reserve(std::size_t pages) noexcept { reserve_pages_ = pages; }
 
   std::size_t committed_bytes() const { return committed_bytes_; }
-  std::size_t cached_pages() const { return cache_.size(); }
   std::size_t pages_returned_to_os() const { return pages_returned_; }
 
  private:
   Page* map_run(std::size_t run_bytes) noexcept;
   void unmap_run(Page* page) noexcept;
-  void init(Page* page, void* owner, SpaceKind kind, std::size_t run_bytes) noexcept;
+  void init(Page* page, void* owner, Space kind, std::size_t run_bytes) noexcept;
 
   std::size_t reserve_pages_;
   std::vector<Page*> cache_;
@@ -107,42 +94,6 @@ class PageProvider {
   std::size_t pages_returned_ = 0;
 };
 
-// ---- The young region ---------------------------------------------------------------
-// All nurseries of all runtimes live in one reserved address range, so the write barrier
-// can ask "is this address young?" with one subtraction and one compare against the
-// range's base and span, without knowing which runtime it is in.
-
-/// 1 GiB per runtime (eden + two survivor spaces); a nursery must fit in one slot.
-inline constexpr std::size_t kYoungSlotBytes = std::size_t{1} << 30;
-/// At most 64 runtimes at once. The first acquire_young_slot reserves this many slots
-/// and, when the OS refuses (valgrind grants its client 32 GiB, a low `ulimit -v` less),
-/// halves the count until a reservation succeeds, down to one slot.
-inline constexpr std::size_t kMaxYoungSlots = 64;
-inline constexpr std::size_t kMaxYoungRegionBytes = kYoungSlotBytes * kMaxYoungSlots;
-
-/// The young region: what was actually reserved, which may be less than
-/// kMaxYoungRegionBytes.
-///
-/// Invariant (exact span): [base, base + span) is exactly the reservation. Addresses past
-/// it may belong to any other mapping (old-space pages among them), so is_young_address
-/// must compare against `span`, never against kMaxYoungRegionBytes. Before the first
-/// reservation `span` is 0 and nothing is young. Written once, under the young-region
-/// lock, before the first slot is handed out; constant afterwards. Both fields share a
-/// cache line because the write barrier reads both.
-struct alignas(16) YoungRegion {
-  std::uintptr_t base;
-  std::size_t span;
-};
-extern YoungRegion g_young;
-
-/// Two loads (one cache line), sub, cmp. The span costs a load where a constant 64 GiB
-/// costs a movabs (it fits no immediate), so a lone barrier is no longer; in a store loop
-/// the constant could be hoisted and the span is reloaded: one instruction more per store
-/// (bench_gc_micro BM_Barrier/young_to_young).
-inline bool is_young_address(std::uintptr_t a) { return a - g_young.base < g_young.span; }
-inline bool is_young_address(const void* p) {
-  return is_young_address(reinterpret_cast<std::uintptr_t>(p));
-}
 /// Slots in the reservation: 0 before the first acquire_young_slot, then 1..kMaxYoungSlots.
 inline std::size_t young_slot_count() { return g_young.span / kYoungSlotBytes; }
 

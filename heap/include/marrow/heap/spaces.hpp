@@ -8,10 +8,23 @@
 #include <map>
 #include <vector>
 
-#include "marrow/heap/header.hpp"
 #include "marrow/heap/page.hpp"
+#include "marrow/internal/header.hpp"
 
 namespace marrow::internal {
+
+/// Walks [p, end) by headers (invariant W): fn(header_address, header_word) for every
+/// object, free chunk and filler. The one page walk: spaces, sweeping, compaction and the
+/// heap walk all use it.
+template <class Fn>
+void walk_headers(std::byte* p, std::byte* end, Fn&& fn) {
+  while (p < end) {
+    HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+    std::size_t size = header_size_bytes(h);
+    fn(p, h);
+    p += size;
+  }
+}
 
 /// A bump region [start, end) with its current top.
 struct BumpRegion {
@@ -28,7 +41,7 @@ struct BumpRegion {
 
 /// Eden and two survivor semispaces, contiguous inside one slot of the young region:
 /// [eden | survivor 0 | survivor 1]. `contains` (is this object young *here*) is one
-/// range check. Eden's top and limit live in the gc::Heap for the inline fast path.
+/// range check. Eden's top and limit live in the runtime's Mutator for the inline fast path.
 class Nursery {
  public:
   Nursery() = default;
@@ -72,7 +85,7 @@ class OldSpace {
   static constexpr std::size_t kSmallClassLimit = 512;
   static constexpr std::size_t kSmallClasses = kSmallClassLimit / kWordSize + 1;
 
-  OldSpace(PageProvider& provider, void* owner, SpaceKind kind)
+  OldSpace(PageProvider& provider, void* owner, Space kind)
       : provider_(provider), owner_(owner), kind_(kind) {}
   ~OldSpace();
   OldSpace(const OldSpace&) = delete;
@@ -129,14 +142,7 @@ class OldSpace {
   /// Walks the objects and free chunks of a page: fn(header_address, header_word).
   template <class Fn>
   static void walk_page(Page* page, Fn&& fn) {
-    std::byte* p = page->area_start();
-    std::byte* end = page->top;
-    while (p < end) {
-      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
-      std::size_t size = header_size_bytes(h);
-      fn(p, h);
-      p += size;
-    }
+    walk_headers(page->area_start(), page->top, fn);
   }
 
  private:
@@ -149,7 +155,7 @@ class OldSpace {
 
   PageProvider& provider_;
   void* owner_;
-  SpaceKind kind_;
+  Space kind_;
   std::vector<Page*> pages_;
   BumpRegion lab_;
   Page* lab_page_ = nullptr;
@@ -173,15 +179,12 @@ class LargeObjectSpace {
   void free(Page* run) noexcept;
   std::vector<Page*>& runs() { return runs_; }
   const std::vector<Page*>& runs() const { return runs_; }
-  std::size_t committed_bytes() const { return committed_; }
   std::size_t object_bytes() const { return object_bytes_; }
-  static std::byte* object_start(Page* run) { return run->area_start(); }
 
  private:
   PageProvider& provider_;
   void* owner_;
   std::vector<Page*> runs_;
-  std::size_t committed_ = 0;
   std::size_t object_bytes_ = 0;
 };
 

@@ -1,0 +1,56 @@
+// Marking: the transitive closure of the roots over old, large and immortal objects,
+// with an explicit bounded mark stack and an overflow rescan (docs/design.md, section 5,
+// step 2). Mark bits live in headers; marking adds each object's size to its page's
+// `live_bytes`. Relies on: no young objects exist (the major collection emptied the
+// nursery first); invariant W for the rescan. Never allocates managed memory.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "marrow/gc/objects.hpp"
+
+namespace marrow::internal {
+
+class Heap;
+
+/// Invariant: an object is marked before it is pushed, so each object is pushed at most
+/// once; when the stack is full the object stays marked but unscanned, and `overflowed`
+/// makes mark_all rescan the heap for such objects.
+class Marker final : public Tracer {
+ public:
+  explicit Marker(std::size_t stack_limit) : limit_(stack_limit) {}
+
+  /// Marks `p` and, if it has references, pushes it for scanning.
+  void mark(Object* p) {
+    HeaderWord& h = *header_of(p);
+    if (h & kMarkBit) return;
+    Page* page = Page::of(p);
+    if (page->kind == Space::kImmortal) return;  // always live, traced as roots
+    h |= kMarkBit;
+    page->live_bytes += header_size_bytes(h);
+    if (type_info(header_type(h)).trace == nullptr) return;  // no references: never scanned
+    if (stack_.size() >= limit_) {
+      overflowed_ = true;
+      return;
+    }
+    stack_.push_back(p);
+  }
+  /// Marks from every root of `heap` (handles, Globals, root sources, pins, the
+  /// finalization queue, immortal objects), then transitively, rescanning after an
+  /// overflow until a pass ends without one. Returns the number of rescans.
+  std::size_t mark_all(Heap& heap);
+
+ protected:
+  Object* visit_reference(Object* p, void*, const char*) override {
+    mark(p);
+    return p;
+  }
+
+ private:
+  void drain();
+  std::size_t limit_;
+  bool overflowed_ = false;
+  std::vector<Object*> stack_;
+};
+
+}  // namespace marrow::internal

@@ -1,0 +1,155 @@
+// The allocation slow path: what happens when the mutator's buffer is exhausted, an
+// object is large or immortal, or stress mode wants a collection. It decides nothing
+// itself: the triggers are HeapPolicy's (policy.cpp), the windows Pretenuring's
+// (pretenuring.cpp). Throws only what the embedder can cause; allocates nothing then.
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "marrow/errors.hpp"
+#include "marrow/gc/heap.hpp"
+
+namespace marrow::internal {
+
+// ---- The mutator's out-of-line entry points ----------------------------------------------
+
+std::byte* allocate_slow(Heap& heap, std::size_t size) { return heap.allocate_slow(size); }
+std::byte* allocate_immortal(Heap& heap, std::size_t size) { return heap.allocate_immortal(size); }
+
+void register_finalizable(Heap& heap, Object* object) {
+  heap.finalization_.add(object, heap.is_young(object));
+}
+
+void Mutator::throw_wrong_thread() {
+  throw UsageError(
+      "marrow: a Runtime is used by one thread at a time: this thread is not the runtime's "
+      "owner (call rt.attach_current_thread() to hand it over)");
+}
+
+void Mutator::throw_allocation_in_constructor() {
+  throw UsageError("marrow: constructors of managed objects must not allocate managed memory");
+}
+
+void Heap::throw_invalid_size(std::size_t size) {
+  throw InvalidSize(
+      fmt::format("marrow: object size {} exceeds the maximum of {} bytes", size, kMaxObjectSize));
+}
+
+// ---- The allocation buffer ---------------------------------------------------------------
+
+void Heap::set_limit() {
+  if (config_.stress_interval != 0 || finalization_.running())
+    mutator_.limit = mutator_.top;  // every allocation takes the slow path
+  else
+    mutator_.limit = pretenuring_.active() ? old_.lab_end() : eden_limit_;
+}
+
+void Heap::reset_eden() {
+  MARROW_DCHECK(!pretenuring_.active(), "collections stop pretenuring before they empty eden");
+#if defined(MARROW_DEBUG)
+  std::memset(nursery_.eden_start(), 0xDB, std::size_t(mutator_.top - nursery_.eden_start()));
+#endif
+  eden_allocated_before_ += std::size_t(mutator_.top - nursery_.eden_start());
+  mutator_.top = nursery_.eden_start();
+  eden_limit_ = nursery_.eden_end();
+  set_limit();
+}
+
+// ---- The slow path -------------------------------------------------------------------------
+
+std::byte* Heap::allocate_slow(std::size_t size) {
+  mutator_.check_thread();
+  if (finalization_.running())
+    throw UsageError("marrow: finalizers must not allocate managed memory");
+  MARROW_CHECK(!in_gc_, "no allocation during a collection (trace/process_weak must not allocate)");
+  check_size(size);
+  if (size > config_.large_object_bytes) return allocate_large(size);
+  if (mutator_.constructing) Mutator::throw_allocation_in_constructor();
+
+  if (config_.stress_interval != 0 && --stress_countdown_ == 0) collect_for_stress();
+  if (!pretenuring_.active() && std::size_t(eden_limit_ - mutator_.top) < size) {
+    collect(GcKind::kMinor, GcReason::kAllocation);
+    if (policy_.old_generation_full(old_generation_bytes(), 0))
+      collect(GcKind::kMajor, GcReason::kHeapGrowth);
+    enforce_heap_limit(0);
+  }
+  // A collection above may have opened a pretenuring window; when one closes, eden is empty.
+  if (pretenuring_.active()) {
+    if (std::byte* p = allocate_pretenured(size)) return p;
+  }
+  std::byte* p = mutator_.top;
+  mutator_.top += size;
+  set_limit();
+  return p;
+}
+
+void Heap::collect_for_stress() {
+  stress_countdown_ = config_.stress_interval;
+  static constexpr GcKind kCycle[] = {GcKind::kMinor, GcKind::kMajor, GcKind::kCompact};
+  // Every other stress collection opens a pretenuring window that lasts until the next
+  // one, so stress runs allocate straight into old space as well as into eden.
+  bool window = stress_cycle_ % 2 != 0 && config_.pretenure_survival > 0;
+  pretenuring_.set_stress_window(window ? nursery_.eden_capacity() : 0);
+  collect(kCycle[stress_cycle_++ % 3], GcReason::kStress);
+  enforce_heap_limit(0);
+}
+
+std::byte* Heap::allocate_pretenured(std::size_t size) {
+  pretenuring_.sync();
+  if (pretenuring_.left() == 0) {
+    // The window is over. The next minor collection decides whether another opens; it
+    // comes after a quarter of eden, which is enough to tell and copies less if the
+    // answer is yes again.
+    eden_limit_ = nursery_.eden_start() + align_up(nursery_.eden_capacity() / 4, kWordSize);
+    pretenuring_.stop();
+    set_limit();
+    return nullptr;
+  }
+  if (policy_.old_generation_full(old_generation_bytes(), 0))
+    collect(GcKind::kMajor, GcReason::kHeapGrowth);
+  enforce_heap_limit(size);
+  if (!pretenuring_.active()) return nullptr;  // a collection closed the window
+  std::byte* p = old_.allocate(size);
+  if (p == nullptr) throw OutOfMemory("marrow: out of memory: the OS refused a page for old space");
+  pretenuring_.charge(size);
+  pretenuring_.relend();
+  set_limit();
+  return p;
+}
+
+std::byte* Heap::allocate_large(std::size_t size) {
+  if (mutator_.constructing) Mutator::throw_allocation_in_constructor();
+  std::size_t run = align_up(size + Page::header_bytes(size + kPageSize) + 64, kPageSize);
+  if (policy_.old_generation_full(old_generation_bytes(), size))
+    collect(GcKind::kMajor, GcReason::kHeapGrowth);
+  enforce_heap_limit(run);
+  std::byte* p = large_.allocate(size);
+  if (p == nullptr) {
+    collect(GcKind::kCompact, GcReason::kHeapLimit);
+    p = large_.allocate(size);
+    if (p == nullptr)
+      throw OutOfMemory(
+          fmt::format("marrow: out of memory: the OS refused {} bytes for a large object", size));
+  }
+  other_allocated_ += size;
+  return p;
+}
+
+std::byte* Heap::allocate_immortal(std::size_t size) {
+  mutator_.check_thread();
+  check_size(size);
+  MARROW_CHECK(!in_gc_, "no allocation during a collection");
+  if (finalization_.running())
+    throw UsageError("marrow: finalizers must not allocate managed memory");
+  if (size > kPageSize - Page::header_bytes(kPageSize))
+    throw InvalidSize(
+        fmt::format("marrow: immortal objects are limited to one page ({} bytes requested)", size));
+  enforce_heap_limit(size);
+  std::byte* p = immortal_.allocate(size);
+  if (p == nullptr) throw OutOfMemory("marrow: out of memory: no page for an immortal object");
+  other_allocated_ += size;
+  events_.stats().immortal_bytes += size;
+  return p;
+}
+
+}  // namespace marrow::internal
