@@ -57,19 +57,9 @@ void Compactor::update_references() {
   for (Object*& o : heap_.finalization_.old()) o = forwardee(o);
   for (Object*& o : heap_.finalization_.queue()) o = forwardee(o);
   // Moving objects, read at their old address; the saved header says what they are.
-  std::size_t i = 0;
-  for (Page* page : candidates_) {
-    std::byte* p = page->area_start();
-    while (p < page->top) {
-      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
-      if (is_forwarded(h)) {
-        HeaderWord original = saved_[i++];
-        trace_object(static_cast<Object*>(object_of(p)), header_type(original), update);
-        h = original;
-      }
-      p += header_size_bytes(h);
-    }
-  }
+  for_each_planned([&](std::byte* p, HeaderWord original) {
+    trace_object(static_cast<Object*>(object_of(p)), header_type(original), update);
+  });
   auto update_page = [&](Page* page, bool marked_only) {
     OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
       if (!is_free_type(header_type(h)) && (!marked_only || (h & kMarkBit)))
@@ -82,22 +72,12 @@ void Compactor::update_references() {
 }
 
 std::size_t Compactor::move() {
-  std::size_t i = 0;
-  for (Page* page : candidates_) {
-    std::byte* p = page->area_start();
-    std::byte* end = page->top;
-    while (p < end) {
-      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
-      if (is_forwarded(h)) {
-        HeaderWord original = saved_[i++];
-        auto* dst = reinterpret_cast<std::byte*>(forwardee_header(h));
-        if (dst != p) std::memmove(dst, p, header_size_bytes(original));
-        *reinterpret_cast<HeaderWord*>(dst) = original;
-        h = original;
-      }
-      p += header_size_bytes(h);
-    }
-  }
+  for_each_planned([](std::byte* p, HeaderWord original) {
+    HeaderWord forwarding = *reinterpret_cast<HeaderWord*>(p);
+    auto* dst = reinterpret_cast<std::byte*>(forwardee_header(forwarding));
+    if (dst != p) std::memmove(dst, p, header_size_bytes(original));
+    *reinterpret_cast<HeaderWord*>(dst) = original;
+  });
 
   // Free space: the gaps, the rest of the cursor's page (the new LAB), empty pages.
   OldSpace& old = heap_.old_;

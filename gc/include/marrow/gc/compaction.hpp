@@ -31,6 +31,27 @@ class Compactor {
   std::size_t move();
 
  private:
+  /// Walks the candidate pages after plan(): fn(header_address, original_header) for each
+  /// moving object, in address order. Its header is a forwarding word, so sizes come
+  /// from the saved originals. fn may move the object (phase C moves only backwards, so
+  /// the walk never reads a header it has overwritten).
+  template <class Fn>
+  void for_each_planned(Fn&& fn) {
+    std::size_t i = 0;
+    for (Page* page : candidates_) {
+      std::byte* p = page->area_start();
+      std::byte* end = page->top;
+      while (p < end) {
+        HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
+        if (is_forwarded(h)) {
+          h = saved_[i++];
+          fn(p, h);
+        }
+        p += header_size_bytes(h);
+      }
+    }
+  }
+
   Heap& heap_;
   std::vector<Page*> candidates_;
   std::vector<Page*> pinned_;
