@@ -1,6 +1,6 @@
 // allocator_demo: a tour of marrow's off-heap allocators. Counts words with std::pmr
 // containers in an Arena, runs a particle simulation on an ObjectPool, and shows what a
-// TrackingAllocator sees, leak report included. Uses only <marrow/heap/...> headers.
+// TrackingAllocator sees, leak report included. Uses only <marrow/alloc/...> headers.
 #include <marrow/alloc/arena.hpp>
 #include <marrow/alloc/object_pool.hpp>
 #include <marrow/alloc/pool.hpp>

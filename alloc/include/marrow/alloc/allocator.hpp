@@ -1,6 +1,10 @@
 // The off-heap allocator interface: allocate / deallocate / reallocate / resize in place,
 // with explicit size and alignment, failing with an error value. Every allocator in alloc/
 // implements it; none of them may crash or invoke UB on a bad request.
+// The library's error model: a request that cannot be met returns an AllocError and
+// changes nothing; a broken precondition that only a caller's bug can cause (a block
+// returned to the wrong arena, a rewind past the current position) fails a MARROW_CHECK
+// naming the rule. Nothing throws.
 #pragma once
 
 #include <cstddef>
@@ -134,8 +138,8 @@ namespace marrow {
 /// - **Zero-size requests** succeed with a unique, non-null, suitably aligned pointer to a
 ///   minimal block (as C++ `operator new(0)` does); it must not be dereferenced and is
 ///   returned with `deallocate(p, 0, align)`. Two live zero-size blocks never compare equal.
-/// - Failure is an AllocResult carrying an AllocError; nothing throws, nothing aborts, and
-///   a failed reallocate leaves the old block valid and untouched.
+/// - Failure is an AllocResult carrying an AllocError; nothing throws, a refused request
+///   never aborts, and a failed reallocate leaves the old block valid and untouched.
 /// - `deallocate(nullptr, ...)` is a no-op.
 /// - Thread safety is per implementation, stated on each class.
 ///
