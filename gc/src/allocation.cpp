@@ -38,8 +38,14 @@ void Heap::throw_invalid_size(std::size_t size) {
 // ---- The allocation buffer ---------------------------------------------------------------
 
 void Heap::set_limit() {
-  if (config_.stress_interval != 0 || finalization_.running())
-    mutator_.limit = mutator_.top;  // every allocation takes the slow path
+  // Closed (every allocation takes the slow path, which checks): in stress mode, and
+  // wherever allocating is refused, so the inline fast path cannot slip past the check.
+  bool closed = config_.stress_interval != 0 || finalization_.running() || in_gc_ || walking_ ||
+                in_limit_callback_;
+  MARROW_DCHECK(eden_limit_ >= mutator_.top || pretenuring_.active(),
+                "eden's limit is never below its top (the fast path compares limit - top)");
+  if (closed)
+    mutator_.limit = mutator_.top;
   else
     mutator_.limit = pretenuring_.active() ? old_.lab_end() : eden_limit_;
 }
@@ -52,30 +58,29 @@ void Heap::reset_eden() {
   eden_allocated_before_ += std::size_t(mutator_.top - nursery_.eden_start());
   mutator_.top = nursery_.eden_start();
   eden_limit_ = nursery_.eden_end();
+  clamp_eden_limit();
   set_limit();
 }
 
 // ---- The slow path -------------------------------------------------------------------------
 
 std::byte* Heap::allocate_slow(std::size_t size) {
-  mutator_.check_thread();
-  if (finalization_.running())
-    throw UsageError("marrow: finalizers must not allocate managed memory");
-  MARROW_CHECK(!in_gc_, "no allocation during a collection (trace/process_weak must not allocate)");
+  check_may_collect("allocating");
   check_size(size);
   if (size > config_.large_object_bytes) return allocate_large(size);
-  if (mutator_.constructing) Mutator::throw_allocation_in_constructor();
 
   if (config_.stress_interval != 0 && --stress_countdown_ == 0) collect_for_stress();
-  if (!pretenuring_.active() && std::size_t(eden_limit_ - mutator_.top) < size) {
+  for (;;) {
+    // A collection may have opened a pretenuring window; when one closes, eden is empty.
+    if (pretenuring_.active()) {
+      if (std::byte* p = allocate_pretenured(size)) return p;
+      continue;  // the window is over (or a collection closed it): eden from here
+    }
+    if (std::size_t(eden_limit_ - mutator_.top) >= size) break;
     collect(GcKind::kMinor, GcReason::kAllocation);
     if (policy_.old_generation_full(old_generation_bytes(), 0))
       collect(GcKind::kMajor, GcReason::kHeapGrowth);
-    enforce_heap_limit(0);
-  }
-  // A collection above may have opened a pretenuring window; when one closes, eden is empty.
-  if (pretenuring_.active()) {
-    if (std::byte* p = allocate_pretenured(size)) return p;
+    enforce_heap_limit(0, size);  // leaves eden room for `size`, or throws
   }
   std::byte* p = mutator_.top;
   mutator_.top += size;
@@ -91,7 +96,7 @@ void Heap::collect_for_stress() {
   bool window = stress_cycle_ % 2 != 0 && config_.pretenure_survival > 0;
   pretenuring_.set_stress_window(window ? nursery_.eden_capacity() : 0);
   collect(kCycle[stress_cycle_++ % 3], GcReason::kStress);
-  enforce_heap_limit(0);
+  enforce_heap_limit(0, kMinObjectSize);
 }
 
 std::byte* Heap::allocate_pretenured(std::size_t size) {
@@ -102,6 +107,7 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
     // answer is yes again.
     eden_limit_ = nursery_.eden_start() + align_up(nursery_.eden_capacity() / 4, kWordSize);
     pretenuring_.stop();
+    clamp_eden_limit();
     set_limit();
     return nullptr;
   }
@@ -118,11 +124,9 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
 }
 
 std::byte* Heap::allocate_large(std::size_t size) {
-  if (mutator_.constructing) Mutator::throw_allocation_in_constructor();
-  std::size_t run = align_up(size + Page::header_bytes(size + kPageSize) + 64, kPageSize);
   if (policy_.old_generation_full(old_generation_bytes(), size))
     collect(GcKind::kMajor, GcReason::kHeapGrowth);
-  enforce_heap_limit(run);
+  enforce_heap_limit(PageProvider::run_charge(size));
   std::byte* p = large_.allocate(size);
   if (p == nullptr) {
     collect(GcKind::kCompact, GcReason::kHeapLimit);
@@ -136,11 +140,8 @@ std::byte* Heap::allocate_large(std::size_t size) {
 }
 
 std::byte* Heap::allocate_immortal(std::size_t size) {
-  mutator_.check_thread();
+  check_may_collect("make_immortal");
   check_size(size);
-  MARROW_CHECK(!in_gc_, "no allocation during a collection");
-  if (finalization_.running())
-    throw UsageError("marrow: finalizers must not allocate managed memory");
   if (size > kPageSize - Page::header_bytes(kPageSize))
     throw InvalidSize(
         fmt::format("marrow: immortal objects are limited to one page ({} bytes requested)", size));

@@ -7,12 +7,21 @@
 #include <string>
 
 #include "marrow/config.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "marrow/errors.hpp"
 #include "marrow/gc/heap.hpp"
 
 namespace marrow {
 
 std::size_t parse_size(const char* text) {
   if (text == nullptr || *text == '\0') throw std::invalid_argument("empty size");
+  // Digits first: strtoull would skip spaces and accept a sign (" -1" is 2^64 - 1).
+  if (*text < '0' || *text > '9')
+    throw std::invalid_argument(std::string("not a size: '") + text + "'");
   errno = 0;
   char* end = nullptr;
   unsigned long long n = std::strtoull(text, &end, 10);
@@ -61,7 +70,7 @@ std::size_t env_size(const char* name, std::size_t fallback) {
   try {
     return parse_size(v);
   } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(std::string(name) + ": " + e.what());
+    throw ConfigError(std::string(name) + ": " + e.what());
   }
 }
 
@@ -71,7 +80,7 @@ double env_double(const char* name, double fallback) {
   char* end = nullptr;
   double d = std::strtod(v, &end);
   if (end == v || *end != '\0' || !std::isfinite(d) || d < 0)
-    throw std::invalid_argument(std::string(name) + ": not a non-negative number: '" + v + "'");
+    throw ConfigError(std::string(name) + ": not a non-negative number: '" + v + "'");
   return d;
 }
 
@@ -81,7 +90,7 @@ bool env_bool(const char* name, bool fallback) {
   std::string s(v);
   if (s == "1" || s == "true" || s == "yes" || s == "on") return true;
   if (s == "0" || s == "false" || s == "no" || s == "off") return false;
-  throw std::invalid_argument(std::string(name) + ": expected 0 or 1, got '" + s + "'");
+  throw ConfigError(std::string(name) + ": expected 0 or 1, got '" + s + "'");
 }
 
 }  // namespace
@@ -100,7 +109,9 @@ Config Config::from_env(Config c) {
   c.page_reserve = env_size("MARROW_PAGE_RESERVE", c.page_reserve);
   c.stress_interval = env_size("MARROW_STRESS_INTERVAL", c.stress_interval);
   c.verify_heap = env_bool("MARROW_VERIFY_HEAP", c.verify_heap);
-  c.trace_gc = static_cast<int>(env_size("MARROW_TRACE_GC", static_cast<std::size_t>(c.trace_gc)));
+  std::size_t trace =
+      env_size("MARROW_TRACE_GC", static_cast<std::size_t>(std::max(c.trace_gc, 0)));
+  c.trace_gc = static_cast<int>(std::min<std::size_t>(trace, 2));
   if (const char* path = std::getenv("MARROW_GC_TRACE"); path != nullptr && *path != '\0')
     c.gc_trace_path = path;
   return c;
@@ -111,28 +122,54 @@ Config Config::from_env(Config c) {
 namespace marrow::internal {
 
 Config normalised(Config c) {
-  constexpr std::size_t kMinNursery = std::size_t{64} << 10;
-  if (c.nursery_bytes < kMinNursery) c.nursery_bytes = kMinNursery;
+  auto fraction = [](double v, const char* name) {
+    if (!(v >= 0.0 && v <= 1.0))
+      throw ConfigError(fmt::format("marrow: Config::{} must be in [0, 1], got {}", name, v));
+  };
+  fraction(c.compaction_threshold, "compaction_threshold");
+  fraction(c.pretenure_survival, "pretenure_survival");
+  if (!std::isfinite(c.growth_factor))
+    throw ConfigError(fmt::format("marrow: Config::growth_factor must be a finite number, got {}",
+                                  c.growth_factor));
+  c.growth_factor = std::clamp(c.growth_factor, kMinGrowthFactor, kMaxGrowthFactor);
+  if (c.trace_gc < 0)
+    throw ConfigError(
+        fmt::format("marrow: Config::trace_gc must be 0, 1 or 2, got {}", c.trace_gc));
+  c.trace_gc = std::min(c.trace_gc, 2);
+
+  if (c.nursery_bytes > kMaxNurseryBytes)
+    throw ConfigError(
+        fmt::format("marrow: Config::nursery_bytes {} exceeds the maximum of {} bytes",
+                    c.nursery_bytes, kMaxNurseryBytes));
+  c.nursery_bytes = std::max(c.nursery_bytes, kMinNurseryBytes);
+  if (c.survivor_bytes > (kYoungSlotBytes - c.nursery_bytes) / 2)
+    throw ConfigError(fmt::format(
+        "marrow: Config::survivor_bytes {}: eden ({} bytes) and two survivor spaces must fit "
+        "in {} bytes",
+        c.survivor_bytes, c.nursery_bytes, kYoungSlotBytes));
   if (c.heap_limit_bytes != 0) {
+    if (c.heap_limit_bytes < kMinHeapLimitBytes)
+      throw ConfigError(fmt::format(
+          "marrow: Config::heap_limit_bytes {} is below the smallest heap marrow runs in ({} "
+          "bytes: the smallest nursery and room to promote from it)",
+          c.heap_limit_bytes, kMinHeapLimitBytes));
     // Leave at least half of the limit to the old generation.
-    std::size_t young =
-        c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
-    while (young > c.heap_limit_bytes / 2 && c.nursery_bytes > kMinNursery) {
-      c.nursery_bytes /= 2;
+    auto young = [&] {
+      return c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
+    };
+    while (young() > c.heap_limit_bytes / 2 && c.nursery_bytes > kMinNurseryBytes) {
+      c.nursery_bytes = std::max(c.nursery_bytes / 2, kMinNurseryBytes);
       if (c.survivor_bytes != 0) c.survivor_bytes /= 2;
-      young = c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
     }
   }
   if (c.survivor_bytes == 0) c.survivor_bytes = c.nursery_bytes / 4;
-  if (c.survivor_bytes < 4096) c.survivor_bytes = 4096;
+  c.survivor_bytes = std::max<std::size_t>(c.survivor_bytes, 4096);
   // Large objects must fit neither eden's slow path badly nor an old page: at most a
   // quarter of eden and of a page's object area.
   std::size_t max_large =
       std::min(c.nursery_bytes / 4, (kPageSize - Page::header_bytes(kPageSize)) / 2);
-  if (c.large_object_bytes > max_large) c.large_object_bytes = max_large;
-  if (c.large_object_bytes < kMinLargeObjectBytes) c.large_object_bytes = kMinLargeObjectBytes;
-  if (c.tenure_age > kMaxAge - 1) c.tenure_age = kMaxAge - 1;
-  if (c.growth_factor < 1.1) c.growth_factor = 1.1;
+  c.large_object_bytes = std::clamp(c.large_object_bytes, kMinLargeObjectBytes, max_large);
+  c.tenure_age = std::min(c.tenure_age, kMaxAge - 1);
   return c;
 }
 

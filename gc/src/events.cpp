@@ -120,7 +120,6 @@ void GcEvents::stop_trace() { trace_writer_.reset(); }
 
 void Heap::begin_collection() {
   pretenuring_.stop();  // collections see old space walkable and eden as eden
-  set_limit();
   events_.begin(committed_bytes(), space_usage(),
                 config_.verify_heap ? GcPhase::kVerify : GcPhase::kRoots);
   if (config_.verify_heap) {
@@ -128,6 +127,7 @@ void Heap::begin_collection() {
     enter_phase(GcPhase::kRoots);
   }
   in_gc_ = true;
+  set_limit();  // closed: trace functions and root sources that allocate reach the check
 }
 
 void Heap::end_collection(GcKind kind, GcReason reason, std::size_t promoted) {

@@ -17,8 +17,24 @@ struct NullingTracer final : Tracer {
   Object* visit_reference(Object*, void*, const char*) override { return nullptr; }
 };
 
-void call_finalizer(Object* o) {
-  if (const auto fin = type_info(header_type(*header_of(o))).finalize) fin(o);
+/// Runs one finalizer; what it throws is reported and ignored (the queue goes on).
+void call_finalizer(Object* o) noexcept {
+  const auto fin = type_info(header_type(*header_of(o))).finalize;
+  if (fin == nullptr) return;
+  try {
+    fin(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "marrow: a finalizer threw (ignored): %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "marrow: a finalizer threw (ignored)\n");
+  }
+}
+
+/// Inside finalize() every reference reads null, whoever runs it: the objects it pointed
+/// to may be gone, or finalized first.
+void null_references(Object* object) {
+  NullingTracer nulls;
+  if (auto trace = type_info(header_type(*header_of(object))).trace) trace(object, nulls);
 }
 
 }  // namespace
@@ -26,15 +42,16 @@ void call_finalizer(Object* o) {
 Finalization::~Finalization() {
   // Native resources of objects still alive are released: every finalizer runs once.
   running_ = true;
-  for (auto* list : {&queue_, &young_, &old_}) {
-    for (Object* o : *list) call_finalizer(o);
+  for (auto* list : {&young_, &old_}) {
+    for (Object* o : *list) null_references(o);
+    queue_.insert(queue_.end(), list->begin(), list->end());
     list->clear();
   }
+  for (Object* o : queue_) call_finalizer(o);
 }
 
 void Finalization::resurrect(Object* object) {
-  NullingTracer nulls;
-  if (auto trace = type_info(header_type(*header_of(object))).trace) trace(object, nulls);
+  null_references(object);
   *header_of(object) |= kFinalizedBit;
   queue_.push_back(object);
   resurrected_now_.push_back(object);
@@ -47,15 +64,7 @@ void Heap::run_finalizers() {
   batch.swap(queue);
   finalization_.set_running(true);
   set_limit();
-  for (Object* o : batch) {
-    try {
-      call_finalizer(o);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "marrow: a finalizer threw (ignored): %s\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "marrow: a finalizer threw (ignored)\n");
-    }
-  }
+  for (Object* o : batch) call_finalizer(o);
   finalization_.set_running(false);
   set_limit();
 }

@@ -2,6 +2,8 @@
 // entry point every caller shares, and address queries over all spaces.
 #include "marrow/gc/heap.hpp"
 
+#include <fmt/format.h>
+
 #include "marrow/errors.hpp"
 #include "marrow/gc/objects.hpp"
 
@@ -16,8 +18,23 @@ Heap::Heap(const Config& config, Mutator& mutator)
       immortal_(provider_, this, Space::kImmortal),
       pretenuring_(mutator, old_, nursery_, events_.stats()),
       policy_(config_) {
-  if (!nursery_.init(config_.nursery_bytes, config_.survivor_bytes))
-    throw OutOfMemory("marrow: cannot reserve the nursery (too many runtimes, or no memory)");
+  switch (nursery_.init(config_.nursery_bytes, config_.survivor_bytes)) {
+    case Nursery::InitResult::kOk:
+      break;
+    case Nursery::InitResult::kTooLarge:  // normalised() rejects these first
+      throw ConfigError(fmt::format(
+          "marrow: Config: eden ({} bytes) and two survivor spaces ({} bytes each) must fit "
+          "in {} bytes",
+          config_.nursery_bytes, config_.survivor_bytes, kYoungSlotBytes));
+    case Nursery::InitResult::kNoSlot:
+      throw OutOfMemory(fmt::format(
+          "marrow: too many runtimes: at most {} can exist at once in this process (each "
+          "reserves a {} MiB slot of address space for its nursery)",
+          young_slot_count(), kYoungSlotBytes >> 20));
+    case Nursery::InitResult::kNoMemory:
+      throw OutOfMemory(fmt::format("marrow: the OS refused {} bytes for the nursery",
+                                    config_.nursery_bytes + 2 * config_.survivor_bytes));
+  }
   mutator_.top = nursery_.eden_start();
   mutator_.large_object_bytes = config_.large_object_bytes;
   eden_limit_ = nursery_.eden_end();
@@ -39,11 +56,29 @@ void Heap::collect(GcKind kind, GcReason reason) {
   run_finalizers();
 }
 
-void Heap::collect_requested(GcKind kind) {
+void Heap::check_may_collect(const char* what) const {
   mutator_.check_thread();
-  if (finalization_.running()) throw UsageError("marrow: finalizers must not start a collection");
-  if (mutator_.constructing) throw UsageError("marrow: constructors must not start a collection");
-  MARROW_CHECK(!in_gc_, "collect() was called during a collection");
+  MARROW_CHECK(!in_gc_,
+               "no allocation or collection during a collection (trace, process_weak and "
+               "trace_roots must not allocate, collect, pin or walk the heap)");
+  const char* where = nullptr;
+  if (finalization_.running())
+    where = "inside a finalizer: finalizers must not allocate managed memory or collect";
+  else if (mutator_.constructing)
+    where =
+        "inside a managed constructor: constructors must not allocate managed memory or "
+        "collect (the object under construction is not rooted yet)";
+  else if (walking_)
+    where = "inside a for_each_object callback: the heap walk must not allocate or collect";
+  else if (in_limit_callback_)
+    where =
+        "inside the near-heap-limit callback: it must return a new limit without allocating "
+        "or collecting";
+  if (where != nullptr) throw UsageError(fmt::format("marrow: {} {}", what, where));
+}
+
+void Heap::collect_requested(GcKind kind) {
+  check_may_collect("collect()");
   collect(kind, GcReason::kRequested);
 }
 
@@ -61,6 +96,20 @@ Space Heap::space_of(const void* p) const {
   return Space::kNone;
 }
 
+void Heap::collect_for_inspection(const char* what) {
+  check_may_collect(what);
+  auto finalizable = [&] { return finalization_.young().size() + finalization_.old().size(); };
+  std::size_t before = finalizable();
+  collect(GcKind::kMajor, GcReason::kRequested);
+  if (finalizable() < before) collect(GcKind::kMajor, GcReason::kRequested);
+}
+
+bool Heap::owns(const void* object) const {
+  if (nursery_.contains(object)) return true;
+  Page* page = page_containing(object);
+  return page != nullptr && page->owner == this && page->contains(object);
+}
+
 void Heap::for_each_object(const std::function<void(Object*, HeaderWord)>& fn) {
   auto walk = [&](std::byte* start, std::byte* end) {
     walk_headers(start, end, [&](std::byte* p, HeaderWord h) {
@@ -68,6 +117,7 @@ void Heap::for_each_object(const std::function<void(Object*, HeaderWord)>& fn) {
     });
   };
   pretenuring_.sync();
+  RefuseAllocation refuse(*this, walking_);
   walk(nursery_.eden_start(), pretenuring_.eden_top());
   walk(nursery_.from_space().start, nursery_.from_space().top);
   for (Page* page : old_.pages()) walk(page->area_start(), page->top);

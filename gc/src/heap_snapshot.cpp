@@ -583,15 +583,9 @@ class HeapSnapshotWriter {
 };
 
 void Heap::write_heap_snapshot(const std::string& path) {
-  mutator_.check_thread();
-  SnapshotFile out(path);  // before collecting: a bad path fails fast
-  // A major collection leaves only live objects, except those whose finalizers it just
-  // ran: they stay in the heap, unreachable, until the next one. Collect again when there
-  // were any, so that every node of the snapshot is reachable from the roots.
-  auto finalizable = [&] { return finalization_.young().size() + finalization_.old().size(); };
-  std::size_t before = finalizable();
-  collect_requested(GcKind::kMajor);
-  if (finalizable() < before) collect_requested(GcKind::kMajor);
+  check_may_collect("write_heap_snapshot");
+  SnapshotFile out(path);                         // before collecting: a bad path fails fast
+  collect_for_inspection("write_heap_snapshot");  // every node reachable from the roots
   HeapSnapshotWriter(*this, out).write();
   out.close();
 }

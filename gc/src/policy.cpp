@@ -76,22 +76,74 @@ double HeapPolicy::fragmentation(std::size_t free_list_bytes, std::size_t old_li
   return holes == 0 ? 0.0 : double(holes) / double(holes + old_live);
 }
 
-void Heap::enforce_heap_limit(std::size_t extra) {
-  if (policy_.within_limit(committed_bytes(), extra)) return;
-  collect(GcKind::kCompact, GcReason::kHeapLimit);
-  provider_.trim(0);
-  while (!policy_.within_limit(committed_bytes(), extra)) {
-    std::size_t needed = committed_bytes() + extra;
-    std::size_t raised =
-        near_limit_callback_ ? near_limit_callback_(config_.heap_limit_bytes, needed) : 0;
+std::size_t HeapPolicy::eden_budget(std::size_t committed, std::size_t extra,
+                                    std::size_t survivor_bytes, std::size_t eden_capacity,
+                                    std::size_t reusable) const {
+  std::size_t limit = config_.heap_limit_bytes;
+  if (limit == 0) return eden_capacity;
+  if (committed + extra > limit) return 0;
+  // promotion_need(y, reusable) <= room  <=>  y * 9/8 <= reusable + room rounded to pages.
+  std::size_t room = align_down(limit - committed - extra, kPageSize);
+  std::size_t young = ((reusable + room) / 9) * 8;
+  std::size_t eden = young > survivor_bytes ? young - survivor_bytes : 0;
+  return std::min(eden, eden_capacity);
+}
+
+std::size_t Heap::reusable_old_bytes() const {
+  // Free-list holes count half: promoted objects may not fit the sizes they come in.
+  return std::size_t(old_.lab_end() - old_.lab_top()) + old_.free_list_bytes() / 2;
+}
+
+std::size_t Heap::eden_budget(std::size_t extra) const {
+  return policy_.eden_budget(committed_bytes(), extra, nursery_.from_space().used(),
+                             nursery_.eden_capacity(), reusable_old_bytes());
+}
+
+std::size_t Heap::eden_wanted(std::size_t eden_needed) const {
+  std::size_t eden_used = std::size_t(pretenuring_.eden_top() - nursery_.eden_start());
+  return std::min(eden_used + std::max(eden_needed, HeapPolicy::kMinEdenBudget),
+                  nursery_.eden_capacity());
+}
+
+bool Heap::heap_limit_holds(std::size_t extra, std::size_t eden_needed) const {
+  return config_.heap_limit_bytes == 0 || eden_budget(extra) >= eden_wanted(eden_needed);
+}
+
+void Heap::enforce_heap_limit(std::size_t extra, std::size_t eden_needed) {
+  if (config_.heap_limit_bytes == 0) return;
+  if (!heap_limit_holds(extra, eden_needed)) {
+    collect(GcKind::kCompact, GcReason::kHeapLimit);
+    provider_.trim(0);
+  }
+  while (!heap_limit_holds(extra, eden_needed)) {
+    // What the heap needs to go on: the new pages, and room to promote the eden it wants.
+    std::size_t needed =
+        committed_bytes() + extra +
+        HeapPolicy::promotion_need(eden_wanted(eden_needed) + nursery_.from_space().used(),
+                                   reusable_old_bytes());
+    std::size_t raised = 0;
+    if (near_limit_callback_) {
+      // A copy: the callback may replace itself (set_near_heap_limit_callback from inside).
+      auto callback = near_limit_callback_;
+      RefuseAllocation refuse(*this, in_limit_callback_);
+      raised = callback(config_.heap_limit_bytes, needed);
+    }
     if (raised <= config_.heap_limit_bytes) {
       throw OutOfMemory(fmt::format(
           "marrow: out of memory: heap limit of {} bytes reached ({} committed, {} more needed "
           "after a full compacting collection)",
-          config_.heap_limit_bytes, committed_bytes(), extra));
+          config_.heap_limit_bytes, committed_bytes(), needed - committed_bytes()));
     }
     config_.heap_limit_bytes = raised;
   }
+  clamp_eden_limit(extra);
+}
+
+void Heap::clamp_eden_limit(std::size_t extra) {
+  if (config_.heap_limit_bytes == 0) return;
+  std::byte* budget_end = nursery_.eden_start() + align_down(eden_budget(extra), kWordSize);
+  if (eden_limit_ > budget_end) eden_limit_ = std::max(budget_end, mutator_.top);
+  set_limit();
 }
 
 void Heap::set_near_heap_limit_callback(std::function<std::size_t(std::size_t, std::size_t)> cb) {

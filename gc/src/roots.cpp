@@ -4,6 +4,8 @@
 #include "marrow/gc/roots.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <unordered_set>
 
 #include "marrow/errors.hpp"
 #include "marrow/gc/heap.hpp"
@@ -19,6 +21,12 @@ bool HandleArea::owns(Object* const* slot) const {
     Object** end = b == block ? next : start + kBlockSlots;
     if (slot >= start && slot < end) return true;
   }
+  return false;
+}
+
+bool HandleArea::in_blocks(Object* const* slot) const {
+  for (Object** b : blocks)
+    if (slot >= b && slot < b + kBlockSlots) return true;
   return false;
 }
 
@@ -38,7 +46,30 @@ Object** handle_slow(Mutator& m) {
 
 // ---- Slot tables -------------------------------------------------------------------------
 
+#if MARROW_DCHECK_IS_ON
+namespace {
+std::mutex g_live_tables_mutex;
+std::unordered_set<const SlotTable*>& live_tables() {
+  static std::unordered_set<const SlotTable*> tables;
+  return tables;
+}
+}  // namespace
+#endif
+
+SlotTable::SlotTable() {
+#if MARROW_DCHECK_IS_ON
+  std::lock_guard lock(g_live_tables_mutex);
+  live_tables().insert(this);
+#endif
+}
+
 SlotTable::~SlotTable() {
+#if MARROW_DCHECK_IS_ON
+  {
+    std::lock_guard lock(g_live_tables_mutex);
+    live_tables().erase(this);
+  }
+#endif
   for (Object** c : chunks_) delete[] c;
 }
 
@@ -59,6 +90,14 @@ Object** SlotTable::acquire(Object* value) {
 }
 
 void SlotTable::release(Object** slot) noexcept {
+#if MARROW_DCHECK_IS_ON
+  {
+    std::lock_guard lock(g_live_tables_mutex);
+    MARROW_CHECK(live_tables().count(this) != 0,
+                 "a Global or Weak was reset or destroyed after its Runtime: reset or destroy "
+                 "every handle before the Runtime it belongs to");
+  }
+#endif
   *slot = reinterpret_cast<Object*>(reinterpret_cast<std::uintptr_t>(free_) | 1);
   free_ = slot;
   --live_;
@@ -116,8 +155,9 @@ bool Roots::remove_pin(Object* object) {
 }
 
 Object* Heap::pin(Object* object) {
-  mutator_.check_thread();
-  MARROW_CHECK(object != nullptr, "pin needs an object");
+  check_may_collect("pin");
+  if (object == nullptr) throw UsageError("marrow: pin needs an object, not an empty handle");
+  if (!owns(object)) throw UsageError("marrow: pin: the object does not belong to this runtime");
   if (is_young(object)) {
     // Promote it (and everything young) so that it has an old-space address.
     Object** root = roots_.globals().acquire(object);
@@ -132,6 +172,8 @@ Object* Heap::pin(Object* object) {
 
 void Heap::unpin(Object* object) {
   mutator_.check_thread();
+  if (object == nullptr || !owns(object))
+    throw UsageError("marrow: unpin: the object does not belong to this runtime");
   if (!roots_.remove_pin(object)) throw UsageError("marrow: unpin: this object is not pinned");
 }
 

@@ -70,9 +70,9 @@ Page* PageProvider::map_run(std::size_t run_bytes) noexcept {
 
 void PageProvider::unmap_run(Page* page) noexcept {
   std::size_t bytes = page->run_bytes;
+  committed_bytes_ -= page->charged_bytes;
   set_granules(page, bytes, nullptr);
   munmap(page, bytes);
-  committed_bytes_ -= bytes;
   pages_returned_ += bytes / kPageSize;
 }
 
@@ -86,6 +86,7 @@ void PageProvider::init(Page* page, void* owner, Space kind, std::size_t run_byt
   page->pinned_count = 0;
   page->kind = kind;
   page->in_remembered_list = false;
+  page->charged_bytes = run_bytes;
   set_granules(page, run_bytes, page);
 }
 
@@ -105,22 +106,35 @@ Page* PageProvider::allocate_page(void* owner, Space kind) noexcept {
   return page;
 }
 
-Page* PageProvider::allocate_run(void* owner, Space kind, std::size_t area_bytes) noexcept {
+std::size_t PageProvider::run_bytes_for(std::size_t area_bytes) noexcept {
   // Solve run >= header_bytes(run) + area; header_bytes grows by 1/64 of the run.
   std::size_t run = align_up(area_bytes + area_bytes / 64 + sizeof(Page) + 64, kPageSize);
-  if (run < area_bytes) return nullptr;  // overflow
+  if (run < area_bytes) return 0;  // overflow
   while (Page::header_bytes(run) + area_bytes > run) run += kPageSize;
-  if (run == kPageSize) return allocate_page(owner, kind);
+  return run;
+}
+
+std::size_t PageProvider::run_charge(std::size_t area_bytes) noexcept {
+  std::size_t run = run_bytes_for(area_bytes);
+  return run == 0 ? 0 : std::min(run, align_up(Page::header_bytes(run) + area_bytes, kOsPageSize));
+}
+
+Page* PageProvider::allocate_run(void* owner, Space kind, std::size_t area_bytes) noexcept {
+  std::size_t run = run_bytes_for(area_bytes);
+  if (run == 0) return nullptr;
+  // A fresh mapping, never a cached page: only what the object uses is ever touched, so
+  // that is all the run commits (and is charged). Freed runs are unmapped, not cached.
   Page* page = map_run(run);
   if (page == nullptr) return nullptr;
-  committed_bytes_ += run;
   init(page, owner, kind, run);
+  page->charged_bytes = run_charge(area_bytes);
+  committed_bytes_ += page->charged_bytes;
   return page;
 }
 
 void PageProvider::free(Page* page) noexcept {
   page->magic = 0;
-  if (page->run_bytes == kPageSize && cache_.size() < reserve_pages_) {
+  if (page->kind != Space::kLarge && cache_.size() < reserve_pages_) {
     cache_.push_back(page);
     return;
   }

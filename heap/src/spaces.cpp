@@ -17,22 +17,24 @@ Nursery::~Nursery() {
   }
 }
 
-bool Nursery::init(std::size_t eden_bytes, std::size_t survivor_bytes) noexcept {
+Nursery::InitResult Nursery::init(std::size_t eden_bytes, std::size_t survivor_bytes) noexcept {
+  if (eden_bytes > kYoungSlotBytes || survivor_bytes > kYoungSlotBytes)
+    return InitResult::kTooLarge;
   eden_bytes = align_up(eden_bytes, 4096);
   survivor_bytes = align_up(survivor_bytes, 4096);
+  if (eden_bytes + 2 * survivor_bytes > kYoungSlotBytes) return InitResult::kTooLarge;
   span_ = eden_bytes + 2 * survivor_bytes;
-  if (span_ > kYoungSlotBytes) return false;
   base_ = acquire_young_slot();
-  if (base_ == nullptr) return false;
+  if (base_ == nullptr) return InitResult::kNoSlot;
   if (!commit_young(base_, span_)) {
     release_young_slot(base_);
     base_ = nullptr;
-    return false;
+    return InitResult::kNoMemory;
   }
   eden_ = {base_, base_, base_ + eden_bytes};
   survivors_[0] = {eden_.end, eden_.end, eden_.end + survivor_bytes};
   survivors_[1] = {survivors_[0].end, survivors_[0].end, survivors_[0].end + survivor_bytes};
-  return true;
+  return InitResult::kOk;
 }
 
 // ---- Old space -----------------------------------------------------------------------

@@ -15,34 +15,45 @@ namespace marrow {
 /// cfg = marrow::Config::from_env(cfg);  // MARROW_* variables win
 /// marrow::Runtime rt(cfg);
 /// ```
-/// See docs/tuning.md for what each knob trades.
+/// See docs/tuning.md for what each knob trades. A Runtime normalises the values it is
+/// given (each field says how; `rt.config()` shows the result) and throws ConfigError
+/// for a value outside its range.
 struct Config {
   /// Eden size. Minor pauses scale with survivors, not with this; larger means fewer
   /// collections and fewer objects promoted only because a collection came too soon.
   /// 16 MiB: binary-trees runs 27% faster than with 4 MiB (docs/performance.md).
+  /// Range: raised to 64 KiB; above 512 MiB is a ConfigError. Under a heap limit it is
+  /// halved until the nursery takes at most half of the limit.
   std::size_t nursery_bytes = std::size_t{16} << 20;
-  /// Each of the two survivor semispaces; 0 means nursery_bytes / 4.
+  /// Each of the two survivor semispaces; 0 means nursery_bytes / 4. Raised to 4 KiB;
+  /// eden plus two survivor spaces beyond 1 GiB (the nursery's slot) is a ConfigError.
   std::size_t survivor_bytes = 0;
-  /// Objects that survived more than this many minor collections are promoted.
+  /// Objects that survived more than this many minor collections are promoted. At most 14
+  /// (larger values are lowered to 14: the header counts ages to 15).
   unsigned tenure_age = 1;
   /// Objects above this size go to the large-object space (own pages, never moved).
+  /// Clamped to [256 bytes, min(nursery_bytes / 4, 126 KiB)].
   std::size_t large_object_bytes = std::size_t{8} << 10;
-  /// Bound on HeapStats::heap_bytes (everything committed); 0 = unlimited.
+  /// Bound on HeapStats::heap_bytes (everything committed); 0 = unlimited. It holds through
+  /// collections: eden is given only as much room as its promotion can take under the
+  /// limit. A non-zero value below 1 MiB is a ConfigError.
   std::size_t heap_limit_bytes = 0;
   /// The next major collection starts when the old generation reaches
-  /// growth_factor x its live size after the last major collection.
+  /// growth_factor x its live size after the last major collection. Clamped to
+  /// [1.1, 100]; NaN or infinity is a ConfigError.
   double growth_factor = 2.0;
   /// Old-generation size that triggers the first major collection.
   std::size_t initial_old_trigger_bytes = std::size_t{16} << 20;
   /// A major collection compacts when this fraction of old-space pages is free and the
-  /// holes the previous sweep left went mostly unused (see docs/tuning.md).
+  /// holes the previous sweep left went mostly unused (see docs/tuning.md). In [0, 1], else
+  /// a ConfigError.
   double compaction_threshold = 0.5;
   /// Pretenuring: when a minor collection finds at least this fraction of the nursery
   /// alive, the allocations that follow go straight to old space (no copying) for a window
   /// of one eden's worth of bytes, doubling (up to 8 edens) while each minor collection
   /// after a window finds the same; then the nursery is tried again. 0 turns it off.
   /// Helps workloads that build big structures which outlive several edens (see
-  /// docs/tuning.md); objects that die young are unaffected.
+  /// docs/tuning.md); objects that die young are unaffected. In [0, 1], else a ConfigError.
   double pretenure_survival = 0.5;
   /// Empty pages kept mapped for reuse after a collection; the rest go back to the OS.
   std::size_t page_reserve = 8;
@@ -51,7 +62,8 @@ struct Config {
   std::uint64_t stress_interval = 0;
   /// Verify the whole heap before and after every collection (slow; for debugging).
   bool verify_heap = false;
-  /// 0: silent; 1: one line per collection on stderr; 2: plus per-space detail.
+  /// 0: silent; 1: one line per collection on stderr; 2: plus per-space detail. Larger
+  /// values act as 2; negative ones are a ConfigError.
   int trace_gc = 0;
   /// When set, collections and their phases are written to this file as Chrome
   /// trace-event JSON from the start (see Runtime::start_gc_trace).
@@ -61,8 +73,8 @@ struct Config {
   /// MARROW_LARGE_OBJECT_BYTES, MARROW_HEAP_LIMIT, MARROW_GROWTH_FACTOR,
   /// MARROW_COMPACTION_THRESHOLD, MARROW_PRETENURE_SURVIVAL, MARROW_PAGE_RESERVE,
   /// MARROW_STRESS_INTERVAL, MARROW_VERIFY_HEAP, MARROW_TRACE_GC and MARROW_GC_TRACE (a path)
-  /// applied. Sizes accept K, M and G suffixes. A malformed value throws std::invalid_argument
-  /// naming the variable.
+  /// applied. Sizes accept K, M and G suffixes. A malformed value throws ConfigError (a
+  /// std::invalid_argument) naming the variable; ranges are checked by the Runtime.
   static Config from_env(Config base);
   static Config from_env();
 };

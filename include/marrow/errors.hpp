@@ -25,6 +25,21 @@ class UsageError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// A Config value out of its documented range (a NaN fraction, a nursery that cannot fit
+/// its slot, a heap limit below the smallest heap), or a malformed MARROW_* variable. The
+/// message names the field or variable and the range. Thrown by Config::from_env and by
+/// the Runtime constructor, before anything is allocated.
+///
+/// ```cpp
+/// marrow::Config cfg;
+/// cfg.growth_factor = std::nan("");
+/// try { marrow::Runtime rt(cfg); } catch (const marrow::ConfigError& e) { std::puts(e.what()); }
+/// ```
+class ConfigError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 /// An impossible allocation size (sizeof(T) + extra overflows or exceeds what a header
 /// can describe). Thrown before anything is allocated.
 class InvalidSize : public std::length_error {

@@ -90,9 +90,27 @@ class Runtime {
   template <class T>
   T* pin(const Local<T>& local) {
     check_owned(local.slot());
-    return static_cast<T*>(pin_object(*local.slot()));
+    return static_cast<T*>(pin_object(local.get()));
   }
   void unpin(const Object* object);
+
+  /// A Local in the current HandleScope for an object reached some other way: a raw
+  /// pointer (valid until the next allocation), a Member's get(), a Global. The object
+  /// must belong to this runtime (checked: UsageError otherwise); null gives an empty
+  /// Local. Lets a field's object be pinned, watched by a Weak or kept in a Global.
+  ///
+  /// ```cpp
+  /// marrow::Local<Node> child = rt.local(parent->left.get());
+  /// marrow::Weak<Node> watch(rt, child);
+  /// ```
+  template <class T>
+  Local<T> local(T* object) {
+    return Local<T>::from_slot(new_local_slot(object));
+  }
+  template <class T>
+  Local<T> local(const Global<T>& global) {
+    return local(global.get());
+  }
 
   /// Refreshed statistics (see HeapStats).
   const HeapStats& stats();
@@ -158,6 +176,7 @@ class Runtime {
   void check_owned(Object* const* slot) const;
   void check_owns_object(const Object* object) const;
   Object* pin_object(Object* object);
+  Object** new_local_slot(Object* object);
   internal::SlotTable& global_slots();
   internal::SlotTable& weak_slots();
 

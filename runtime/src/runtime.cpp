@@ -34,7 +34,7 @@ void Runtime::verify_heap() { heap_->verify_heap(); }
 std::vector<std::string> Runtime::find_heap_problems() { return heap_->find_heap_problems(); }
 
 void Runtime::for_each_object(const std::function<void(const ObjectInfo&)>& fn) {
-  heap_->collect_requested(GcKind::kMajor);
+  heap_->collect_for_inspection("for_each_object");
   heap_->for_each_object([&](Object* o, internal::HeaderWord h) {
     ObjectInfo info{o, internal::type_info(internal::header_type(h)).name,
                     internal::header_size_bytes(h), to_string(heap_->space_of(o))};
@@ -55,24 +55,37 @@ void Runtime::remove_root_source(RootSource* source) {
   heap_->roots_.remove_source(source);
 }
 
+Object** Runtime::new_local_slot(Object* object) {
+  mutator_.check_thread();
+  if (object != nullptr) check_owns_object(object);
+  Object** slot = mutator_.handles.next;
+  if (slot == mutator_.handles.limit) slot = internal::handle_slow(mutator_);
+  *slot = object;
+  mutator_.handles.next = slot + 1;
+  return slot;
+}
+
 bool Runtime::owns_handle(Object* const* slot) const { return mutator_.handles.owns(slot); }
 
 internal::SlotTable& Runtime::global_slots() { return heap_->roots_.globals(); }
 internal::SlotTable& Runtime::weak_slots() { return heap_->roots_.weaks(); }
 
 void Runtime::check_owned(Object* const* slot) const {
-  if (slot == nullptr) return;
-  if (!mutator_.handles.owns(slot))
+  if (slot == nullptr || mutator_.handles.owns(slot)) return;
+  if (mutator_.handles.in_blocks(slot))
     throw UsageError(
-        "marrow: handles of two runtimes must not be mixed: this Local does not belong to "
-        "this runtime (or its HandleScope is closed)");
+        "marrow: this Local's HandleScope is closed: a Local is valid only while the scope "
+        "that created it is open (keep the object in a Global, or escape the Local)");
+  throw UsageError(
+      "marrow: handles of two runtimes must not be mixed: this Local belongs to another "
+      "runtime");
 }
 
 void Runtime::check_owns_object(const Object* object) const {
   if (!heap_->owns(object))
     throw UsageError(
-        "marrow: Global(rt, ptr): the object does not belong to this runtime's heap (a pointer "
-        "of another runtime, or not a managed object)");
+        "marrow: the object does not belong to this runtime's heap (a pointer of another "
+        "runtime, or not a managed object)");
 }
 
 void Runtime::throw_bad_size(std::size_t fixed, std::size_t extra) {

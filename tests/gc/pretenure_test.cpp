@@ -162,7 +162,7 @@ TEST_CASE_FIXTURE(GrownList, "a pretenured object that points at young objects i
 TEST_CASE("the heap limit holds while pretenuring, and the runtime recovers") {
   marrow::Config cfg;
   cfg.nursery_bytes = 256 << 10;
-  cfg.heap_limit_bytes = mt::scaled(8 << 20, 512 << 10);  // stress: verified per allocation
+  cfg.heap_limit_bytes = mt::scaled(8 << 20, 1 << 20);  // stress: verified per allocation
   marrow::Runtime rt(mt::config(cfg));
   bool threw = false;
   {

@@ -1,4 +1,5 @@
 // Config::from_env and parse_size.
+#include <cmath>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -138,6 +139,95 @@ TEST_CASE("from_env reports malformed values naming the variable") {
   expect_error("MARROW_GROWTH_FACTOR", "-2");
   expect_error("MARROW_VERIFY_HEAP", "maybe");
   expect_error("MARROW_STRESS_INTERVAL", "-5");
+  expect_error("MARROW_HEAP_LIMIT", " -1");  // strtoull would skip the space and wrap
+  expect_error("MARROW_HEAP_LIMIT", "+4M");
+  expect_error("MARROW_STRESS_INTERVAL", " 5");
+  expect_error("MARROW_COMPACTION_THRESHOLD", "nan");
+}
+
+TEST_CASE("from_env's errors are ConfigErrors") {
+  EnvGuard guard;
+  setenv("MARROW_PAGE_RESERVE", "many", 1);
+  CHECK_THROWS_AS((void)marrow::Config::from_env(marrow::Config{}), marrow::ConfigError);
+}
+
+namespace {
+
+/// The configuration a runtime normalises `c` to, or the ConfigError's message.
+std::string config_error(const marrow::Config& c) {
+  try {
+    marrow::Runtime rt(c);
+  } catch (const marrow::ConfigError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+marrow::Config normalised(const marrow::Config& c) {
+  marrow::Runtime rt(c);
+  return rt.config();
+}
+
+}  // namespace
+
+TEST_CASE("every numeric Config field is normalised into its range or refused by name") {
+  marrow::Config c;
+  auto with = [&](auto setter) {
+    marrow::Config d;
+    setter(d);
+    return d;
+  };
+  // Refused, naming the field.
+  CHECK(config_error(with([](auto& d) {
+          d.survivor_bytes = std::size_t{1} << 63;
+        })).find("survivor_bytes") != std::string::npos);
+  CHECK(config_error(with([](auto& d) { d.survivor_bytes = SIZE_MAX; })).find("survivor_bytes") !=
+        std::string::npos);
+  CHECK(config_error(with([](auto& d) { d.nursery_bytes = SIZE_MAX; })).find("nursery_bytes") !=
+        std::string::npos);
+  CHECK(config_error(with([](auto& d) { d.growth_factor = std::nan(""); })).find("growth_factor") !=
+        std::string::npos);
+  CHECK(config_error(with([](auto& d) { d.growth_factor = INFINITY; })).find("growth_factor") !=
+        std::string::npos);
+  CHECK(config_error(with([](auto& d) {
+          d.compaction_threshold = -0.5;
+        })).find("compaction_threshold") != std::string::npos);
+  CHECK(config_error(with([](auto& d) {
+          d.compaction_threshold = std::nan("");
+        })).find("compaction_threshold") != std::string::npos);
+  CHECK(config_error(with([](auto& d) {
+          d.pretenure_survival = 1.5;
+        })).find("pretenure_survival") != std::string::npos);
+  CHECK(config_error(with([](auto& d) { d.trace_gc = -1; })).find("trace_gc") != std::string::npos);
+  CHECK(config_error(with([](auto& d) { d.heap_limit_bytes = 1; })).find("heap_limit_bytes") !=
+        std::string::npos);
+  CHECK(config_error(with([](auto& d) {
+          d.heap_limit_bytes = (1 << 20) - 1;
+        })).find("heap_limit_bytes") != std::string::npos);
+  // Normalised, and config() reports what is in force.
+  CHECK(normalised(with([](auto& d) { d.nursery_bytes = 1; })).nursery_bytes == 64 << 10);
+  CHECK(normalised(with([](auto& d) { d.survivor_bytes = 1; })).survivor_bytes == 4096);
+  CHECK(normalised(with([](auto& d) { d.tenure_age = 1000; })).tenure_age == 14);
+  CHECK(normalised(with([](auto& d) { d.growth_factor = 0.0; })).growth_factor == 1.1);
+  CHECK(normalised(with([](auto& d) { d.growth_factor = 1e9; })).growth_factor == 100.0);
+  CHECK(normalised(with([](auto& d) { d.trace_gc = 7; })).trace_gc == 2);
+  CHECK(normalised(with([](auto& d) { d.large_object_bytes = 0; })).large_object_bytes == 256);
+  CHECK(normalised(with([](auto& d) { d.large_object_bytes = SIZE_MAX; })).large_object_bytes <=
+        (c.nursery_bytes / 4));
+  // The smallest accepted heap limit runs a program that fits in it.
+  marrow::Config tight;
+  tight.heap_limit_bytes = 1 << 20;
+  marrow::Runtime rt(tight);
+  marrow::HandleScope scope(rt);
+  auto head = rt.make<mt::Node>(0);
+  for (int i = 1; i <= 1000; ++i) {
+    marrow::HandleScope inner(rt);
+    auto n = rt.make<mt::Node>(i);
+    n->next = head->next;
+    head->next = n;
+  }
+  rt.collect(marrow::GcKind::kMajor);
+  CHECK(rt.stats().heap_bytes <= tight.heap_limit_bytes);
 }
 
 TEST_CASE("an empty variable counts as unset") {

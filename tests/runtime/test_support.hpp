@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+
 #include <doctest/doctest.h>
 #include <marrow/marrow.hpp>
 #include "marrow/gc/heap.hpp"
@@ -86,6 +90,34 @@ inline std::string problems(marrow::Runtime& rt) {
 
 inline marrow::Space space_of(marrow::Runtime& rt, const void* p) {
   return rt.heap_for_internal_use().space_of(p);
+}
+
+/// Runs `fn` in a forked child and reports whether it died by abort() with `message` on
+/// stderr: how the tests see a MARROW_CHECK fire (a rule broken where no exception can be
+/// thrown, e.g. inside a collection).
+template <class Fn>
+bool dies_with_check(Fn&& fn, const char* message) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return false;
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::signal(SIGABRT, SIG_DFL);  // the test framework's crash handler stays in the parent
+    dup2(pipe_fds[1], 2);
+    dup2(pipe_fds[1], 1);
+    close(pipe_fds[0]);
+    fn();
+    _exit(0);  // no check fired
+  }
+  close(pipe_fds[1]);
+  std::string err;
+  char buf[512];
+  for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof buf)) > 0;) err.append(buf, std::size_t(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  INFO("child stderr: " << err);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+         err.find("check failed") != std::string::npos && err.find(message) != std::string::npos;
 }
 
 }  // namespace mt

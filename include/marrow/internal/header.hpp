@@ -51,6 +51,7 @@ inline constexpr std::uint32_t kFillerType = 1;     ///< unusable gap (may be on
 inline constexpr std::uint32_t kFirstUserType = 2;
 
 constexpr std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) & ~(a - 1); }
+constexpr std::size_t align_down(std::size_t n, std::size_t a) { return n & ~(a - 1); }
 
 constexpr HeaderWord make_header(std::size_t total_size, std::uint32_t type) {
   return (HeaderWord{total_size / kWordSize} << kSizeShift) | (HeaderWord{type} << kTypeShift);

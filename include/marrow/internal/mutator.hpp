@@ -42,6 +42,9 @@ struct HandleArea {
   }
   /// Whether `slot` is a live slot (of an open scope) of this area.
   bool owns(Object* const* slot) const;
+  /// Whether `slot` lies in one of this area's blocks, live or not (a Local whose scope
+  /// closed points into a block but past `next`).
+  bool in_blocks(Object* const* slot) const;
 };
 
 /// The mutator's side of one runtime, read and written by inline code on every

@@ -13,10 +13,12 @@ class Object;
 namespace marrow::internal {
 
 /// Out of line in gc/src/roots.cpp. Invariant: a free slot holds (next free | 1), so a
-/// live slot (an object address or null) is told apart by bit 0.
+/// live slot (an object address or null) is told apart by bit 0. In debug and sanitizer
+/// builds, releasing a slot of a destroyed table (a Global reset after its Runtime) fails
+/// a check instead of writing into freed memory.
 class SlotTable {
  public:
-  SlotTable() = default;
+  SlotTable();
   SlotTable(const SlotTable&) = delete;
   SlotTable& operator=(const SlotTable&) = delete;
   ~SlotTable();

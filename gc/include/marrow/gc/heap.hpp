@@ -25,7 +25,17 @@
 
 namespace marrow::internal {
 
-/// Normalises a Config the way a Runtime applies it (ranges, derived sizes).
+/// Config ranges (include/marrow/config.hpp documents each).
+inline constexpr std::size_t kMinNurseryBytes = std::size_t{64} << 10;
+inline constexpr std::size_t kMaxNurseryBytes = std::size_t{512} << 20;
+/// The smallest heap limit: the smallest nursery (96 KiB with its survivor spaces), and
+/// promotion room for it under the limit's accounting (HeapPolicy::eden_budget).
+inline constexpr std::size_t kMinHeapLimitBytes = std::size_t{1} << 20;
+inline constexpr double kMinGrowthFactor = 1.1;
+inline constexpr double kMaxGrowthFactor = 100.0;
+
+/// Normalises a Config the way a Runtime applies it (ranges, derived sizes); throws
+/// ConfigError for a value outside its range (gc/src/config.cpp).
 Config normalised(Config config);
 
 /// One runtime's collector. The parts are public to the collector's own files (each
@@ -48,6 +58,12 @@ class Heap {
       throw_invalid_size(size);
   }
   [[noreturn, gnu::cold]] static void throw_invalid_size(std::size_t size);
+  /// The one check before anything that may allocate or collect (allocation slow paths,
+  /// rt.collect, pin, the heap walk, snapshots): the runtime's thread, and none of the
+  /// contexts where a collection would break something. `what` names the operation in
+  /// the message. Throws UsageError; inside a collection (trace, process_weak, root
+  /// sources) it is a failed check, since a collection cannot be abandoned.
+  void check_may_collect(const char* what) const;
 
   /// A collection of `kind` and then the finalizers it queued: the one way every
   /// caller (the runtime, the slow path, the heap limit, pins) collects.
@@ -67,11 +83,16 @@ class Heap {
   void verify_heap();
   const Config& config() const { return config_; }
   Space space_of(const void* address) const;
-  bool owns(const void* object) const { return space_of(object) != Space::kNone; }
+  /// Whether `object` lies in this heap (O(1): the nursery range, else the page table).
+  bool owns(const void* object) const;
   bool is_young(const void* p) const { return nursery_.contains(p); }
-  /// Calls fn(object, header) for every object in the heap, dead ones included unless a
-  /// collection just ran; dead finalizable objects whose finalizer is queued too.
+  /// Calls fn(object, header) for every object in the heap, dead ones included unless
+  /// collect_for_inspection just ran. fn runs with allocation and collection refused.
   void for_each_object(const std::function<void(Object*, HeaderWord)>& fn);
+  /// A major collection that leaves only objects reachable from the roots: when it queued
+  /// finalizers (their objects stay in the heap, unreachable, until the next collection),
+  /// a second one frees those. For the heap walk and heap snapshots.
+  void collect_for_inspection(const char* what);
   SpaceUsage space_usage() const;
   std::size_t committed_bytes() const {
     return nursery_.committed_bytes() + provider_.committed_bytes();
@@ -87,9 +108,20 @@ class Heap {
   void collect_major(GcReason reason, bool force_compact);
   /// Runs queued finalizers (gc/src/finalization.cpp).
   void run_finalizers();
-  /// When over the heap limit: a compacting collection, the near-limit callback, then
-  /// OutOfMemory (gc/src/policy.cpp).
-  void enforce_heap_limit(std::size_t extra_bytes);
+  /// Makes room under the heap limit for `extra_bytes` of new old-space pages and, when
+  /// `eden_needed` > 0, an eden allocation of that size, with the promotion of the next
+  /// minor collection provided for: if there is none, a compacting collection, then the
+  /// near-limit callback, then OutOfMemory. Shrinks eden's limit to its budget
+  /// (gc/src/policy.cpp).
+  void enforce_heap_limit(std::size_t extra_bytes, std::size_t eden_needed = 0);
+  bool heap_limit_holds(std::size_t extra_bytes, std::size_t eden_needed) const;
+  /// Eden bytes in use plus what the next allocations need (at least kMinEdenBudget).
+  std::size_t eden_wanted(std::size_t eden_needed) const;
+  std::size_t eden_budget(std::size_t extra_bytes) const;
+  /// Committed old-space bytes that can take promoted objects without a new page.
+  std::size_t reusable_old_bytes() const;
+  /// Lowers eden's limit for this cycle to what the heap limit allows (never below top).
+  void clamp_eden_limit(std::size_t extra_bytes = 0);
   /// Brackets every collection (gc/src/events.cpp): verification when configured, the
   /// pause clock, pretenuring stopped and resumed, the report.
   void begin_collection();
@@ -132,6 +164,27 @@ class Heap {
   std::uint64_t stress_countdown_ = 0;
   unsigned stress_cycle_ = 0;
   bool in_gc_ = false;
+  bool walking_ = false;            ///< a for_each_object callback runs
+  bool in_limit_callback_ = false;  ///< the near-heap-limit callback runs
+
+  /// Sets one of the flags above for a scope, with the allocation buffer closed.
+  class RefuseAllocation {
+   public:
+    RefuseAllocation(Heap& heap, bool& flag) : heap_(heap), flag_(flag) {
+      flag_ = true;
+      heap_.set_limit();
+    }
+    ~RefuseAllocation() {
+      flag_ = false;
+      heap_.set_limit();
+    }
+    RefuseAllocation(const RefuseAllocation&) = delete;
+    RefuseAllocation& operator=(const RefuseAllocation&) = delete;
+
+   private:
+    Heap& heap_;
+    bool& flag_;
+  };
 
   std::size_t mark_stack_limit_ = std::size_t{1} << 22;  ///< 32 MiB of entries; overflow rescans
   std::size_t mark_stack_overflows_ = 0;

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "marrow/config.hpp"
+#include "marrow/heap/page.hpp"
 #include "marrow/stats.hpp"
 
 namespace marrow::internal {
@@ -48,10 +49,23 @@ class HeapPolicy {
   /// Fraction of old space's free bytes that are holes between objects.
   double fragmentation(std::size_t free_list_bytes, std::size_t old_live) const;
 
-  /// `committed + extra` fits under the heap limit (always, without one).
-  bool within_limit(std::size_t committed, std::size_t extra) const {
-    return config_.heap_limit_bytes == 0 || committed + extra <= config_.heap_limit_bytes;
+  /// New old-space pages (in bytes) a minor collection may need for promoting
+  /// `young_bytes` when `reusable` bytes of old space (the LAB's rest, free-list holes)
+  /// take promoted objects first: page-end waste (an object never straddles pages) is
+  /// allowed for with an eighth more.
+  static std::size_t promotion_need(std::size_t young_bytes, std::size_t reusable) {
+    std::size_t bytes = young_bytes + young_bytes / 8;
+    return bytes <= reusable ? 0 : align_up(bytes - reusable, kPageSize);
   }
+  /// Under a heap limit, the most eden bytes the mutator may allocate before the next
+  /// minor collection so that promoting them and `survivor_bytes` of survivors keeps
+  /// `committed + extra` within the limit: the limit holds through collections, not only
+  /// between them. Without a limit, `eden_capacity`.
+  std::size_t eden_budget(std::size_t committed, std::size_t extra, std::size_t survivor_bytes,
+                          std::size_t eden_capacity, std::size_t reusable) const;
+  /// The smallest eden budget worth running with: below it, minor collections would come
+  /// every few allocations, so the heap counts as full (a compaction, then OutOfMemory).
+  static constexpr std::size_t kMinEdenBudget = std::size_t{32} << 10;
 
   std::size_t next_major_trigger() const { return next_major_trigger_; }
   std::size_t live_after_major() const { return live_after_major_; }

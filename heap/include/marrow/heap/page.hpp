@@ -15,6 +15,8 @@ namespace marrow::internal {
 /// 256 KiB: large enough that the per-page descriptor and bitmap (4.3 KiB) cost < 2%,
 /// small enough that freeing one empty page gives memory back at a useful granularity.
 inline constexpr std::size_t kPageSize = std::size_t{256} * 1024;
+/// The OS page, the granularity at which untouched memory costs nothing.
+inline constexpr std::size_t kOsPageSize = 4096;
 inline constexpr std::uint64_t kPageMagic = 0x6d6172726f775047;  // "marrowPG"
 
 /// Descriptor at the start of every page or large-object run.
@@ -24,10 +26,11 @@ inline constexpr std::uint64_t kPageMagic = 0x6d6172726f775047;  // "marrowPG"
 /// `top == area_end()`; the unused rest of the old space's bump buffer is one filler.
 struct Page {
   std::uint64_t magic;
-  void* owner;             ///< the internal::Heap this page belongs to
-  std::size_t run_bytes;   ///< size of the mapping: kPageSize, or more for large objects
-  std::byte* top;          ///< end of the walkable area
-  std::size_t live_bytes;  ///< bytes marked by the last major collection
+  void* owner;                ///< the internal::Heap this page belongs to
+  std::size_t run_bytes;      ///< size of the mapping: kPageSize, or more for large objects
+  std::size_t charged_bytes;  ///< what it counts as committed (a large run: what it uses)
+  std::byte* top;             ///< end of the walkable area
+  std::size_t live_bytes;     ///< bytes marked by the last major collection
   std::uint32_t pinned_count;
   Space kind;                 ///< kOld, kLarge or kImmortal
   bool in_remembered_list;    ///< listed in the owner's remembered set (dedups the list)
@@ -72,8 +75,14 @@ class PageProvider {
 
   /// A zeroed, initialised page (run_bytes == kPageSize), or nullptr when the OS refuses.
   Page* allocate_page(void* owner, Space kind) noexcept;
-  /// A run of at least `object_area_bytes` usable bytes, or nullptr.
+  /// A run of at least `object_area_bytes` usable bytes for one large object, or nullptr.
+  /// Always a fresh mapping, charged as committed only up to the end of the object (to
+  /// the OS page): the rest of the mapping is never touched, so it costs no memory.
   Page* allocate_run(void* owner, Space kind, std::size_t object_area_bytes) noexcept;
+  /// What allocate_run(object_area_bytes) will add to committed_bytes().
+  static std::size_t run_charge(std::size_t object_area_bytes) noexcept;
+  /// The mapping size of such a run (0 on overflow).
+  static std::size_t run_bytes_for(std::size_t object_area_bytes) noexcept;
   void free(Page* page) noexcept;
   /// Unmaps cached pages beyond `keep`.
   void trim(std::size_t keep) noexcept;

@@ -46,8 +46,11 @@ class Nursery {
  public:
   Nursery() = default;
   ~Nursery();
-  /// Returns false if the young region is exhausted or the OS refuses the memory.
-  bool init(std::size_t eden_bytes, std::size_t survivor_bytes) noexcept;
+  enum class InitResult { kOk, kTooLarge, kNoSlot, kNoMemory };
+  /// kTooLarge: eden and two survivors exceed a young slot (kYoungSlotBytes); kNoSlot:
+  /// every slot of the young region is taken (young_slot_count() runtimes exist);
+  /// kNoMemory: the OS refused to commit the nursery.
+  InitResult init(std::size_t eden_bytes, std::size_t survivor_bytes) noexcept;
 
   std::byte* eden_start() const { return eden_.start; }
   std::byte* eden_end() const { return eden_.end; }
