@@ -9,7 +9,9 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "vm.hpp"
 
@@ -616,7 +618,13 @@ void Compiler::binary(bool) {
 
 void Compiler::number(bool) {
   double value = 0;
-  std::from_chars(previous_.start, previous_.start + previous_.length, value);
+  const char* end = previous_.start + previous_.length;
+  if (std::from_chars(previous_.start, end, value).ec == std::errc::result_out_of_range) {
+    // from_chars leaves `value` alone when the literal is beyond double's range (a literal
+    // of 1e309 or more would read as 0). clox uses strtod, which gives inf (or 0 for an
+    // underflow): so do we, on a NUL-terminated copy of the digits.
+    value = std::strtod(std::string(previous_.start, end).c_str(), nullptr);
+  }
   emit_constant(Value::number(value));
 }
 
