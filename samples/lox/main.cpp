@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <editline/readline.h>
+#include <unistd.h>
 #include <marrow/marrow.hpp>
 
 #include "vm.hpp"
@@ -83,7 +85,27 @@ bool read_file(const char* path, std::string& out) {
   return true;
 }
 
+// The REPL on a terminal: libedit's readline gives line editing (arrows, Ctrl-A/E, ...)
+// and a history of the session's non-empty lines (Up/Down).
+int repl_edit(lox::Vm& vm) {
+  for (;;) {
+    char* line = readline("> ");
+    if (line == nullptr) {  // Ctrl-D on an empty line
+      std::printf("\n");
+      return 0;
+    }
+    if (line[0] != '\0') add_history(line);
+    std::string source(line);
+    std::free(line);
+    vm.interpret(source);
+    std::fflush(stdout);
+  }
+}
+
+// Piped or redirected stdin: plain line reading, prompt and all (scripts drive the REPL
+// this way and see exactly what clox prints).
 int repl(lox::Vm& vm) {
+  if (isatty(STDIN_FILENO)) return repl_edit(vm);
   std::string line;
   for (;;) {
     std::printf("> ");
