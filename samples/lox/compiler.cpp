@@ -231,6 +231,12 @@ void Compiler::emit_op(Op op, std::uint8_t operand) {
   emit_byte(operand);
 }
 
+void Compiler::emit_cache() {
+  std::uint16_t cache = vm_.new_field_cache();
+  emit_byte(static_cast<std::uint8_t>(cache >> 8));
+  emit_byte(static_cast<std::uint8_t>(cache & 0xff));
+}
+
 void Compiler::emit_global(Op op, std::uint16_t slot) {
   emit_op(op);
   emit_byte(static_cast<std::uint8_t>(slot >> 8));
@@ -545,6 +551,7 @@ void Compiler::dot(bool can_assign) {
   if (can_assign && match(Tok::kEqual)) {
     expression();
     emit_op(Op::kSetProperty, name);
+    emit_cache();
   } else if (match(Tok::kLeftParen)) {
     std::uint8_t argc = argument_list();
     emit_op(Op::kInvoke, name);
@@ -560,9 +567,11 @@ void Compiler::dot(bool can_assign) {
       fs->code[static_cast<std::size_t>(end - 2)] = static_cast<std::uint8_t>(Op::kGetThisProperty);
       fs->code[static_cast<std::size_t>(end - 1)] = name;
       fs->lines[static_cast<std::size_t>(end - 1)] = static_cast<std::uint32_t>(previous_.line);
+      emit_cache();
       return;
     }
     emit_op(Op::kGetProperty, name);
+    emit_cache();
   }
 }
 
