@@ -308,8 +308,10 @@ inline Member<Value>* cached_field(ObjInstance* instance, const ObjString* key, 
   return s != nullptr && s->get().raw_bits() != kUndefinedBits ? s : nullptr;
 }
 
-// Heap snapshots name each inline slot's edge by its field name, found in the class's
-// layout (collections never ask for names, so they never read the class here).
+// Heap snapshots name each field's edge by its field name, found in the class's layout
+// (collections never ask for names, so they never read the class here). Out-of-line
+// slots are named from here too: a snapshot then also shows them as the ValueArray's
+// elements, but the path instance.field exists, as it does for inline ones.
 inline void ObjInstance::trace(marrow::Tracer& t) {
   t.visit(klass, "class");
   t.visit(overflow, "fields");
@@ -320,13 +322,15 @@ inline void ObjInstance::trace(marrow::Tracer& t) {
     for (std::uint32_t i = 0; i < inline_capacity; ++i) t.visit(s[i]);
     return;
   }
-  // Every inline slot has exactly one name: inline_capacity <= the layout's size.
+  // Every slot has exactly one name: a slot index is below the layout's size.
+  ValueArray* out = overflow.get();
   TableEntry* e = layout->entries();
   for (std::uint32_t i = 0; i < layout->capacity; ++i) {
     ObjString* key = e[i].key.get();
     if (key == nullptr) continue;
     auto index = static_cast<std::uint32_t>(e[i].value.get().as_number());
     if (index < inline_capacity) t.visit(s[index], key->chars());
+    if (out != nullptr && index < out->count) t.visit(out->values()[index], key->chars());
   }
 }
 
