@@ -8,7 +8,8 @@ namespace lox {
 
 // Operands follow the opcode: k = constant index (1 byte), g = global slot (2 bytes,
 // big-endian), s = stack slot (1 byte), u = upvalue index, n = argument count,
-// j = jump offset (2 bytes, big-endian).
+// j = jump offset (2 bytes, big-endian), c = field cache (2 bytes, big-endian: an index
+// into the VM's field caches, one per property access in the program).
 #define LOX_OPCODES(X)                                                               \
   X(kConstant, 1) /* k          push constant                            */          \
   X(kNil, 0)                                                                         \
@@ -22,8 +23,8 @@ namespace lox {
   X(kSetGlobal, 2)    /* g                                                   */      \
   X(kGetUpvalue, 1)   /* u                                                   */      \
   X(kSetUpvalue, 1)   /* u                                                   */      \
-  X(kGetProperty, 1)  /* k (name)                                            */      \
-  X(kSetProperty, 1)  /* k (name)                                            */      \
+  X(kGetProperty, 3)  /* k c (name, field cache)                             */      \
+  X(kSetProperty, 3)  /* k c (name, field cache)                             */      \
   X(kGetSuper, 1)     /* k (name)                                            */      \
   X(kEqual, 0)                                                                       \
   X(kGreater, 0)                                                                     \
@@ -47,7 +48,7 @@ namespace lox {
   X(kClass, 1) /* k (name)                                            */             \
   X(kInherit, 0)                                                                     \
   X(kMethod, 1)          /* k (name)                                            */   \
-  X(kGetThisProperty, 1) /* k: GetLocal 0 then GetProperty k (`this.name`)      */   \
+  X(kGetThisProperty, 3) /* k c: GetLocal 0 then GetProperty k c (`this.name`) */    \
   /* A comparison fused with the conditional jump of if/while/for: pops both     */  \
   /* operands and jumps unless the comparison holds (no boolean, no Pop).         */ \
   X(kJumpIfNotLess, 2)    /* j */                                                    \

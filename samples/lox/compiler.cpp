@@ -9,7 +9,9 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "vm.hpp"
 
@@ -227,6 +229,12 @@ void Compiler::emit_op(Op op) {
 void Compiler::emit_op(Op op, std::uint8_t operand) {
   emit_op(op);
   emit_byte(operand);
+}
+
+void Compiler::emit_cache() {
+  std::uint16_t cache = vm_.new_field_cache();
+  emit_byte(static_cast<std::uint8_t>(cache >> 8));
+  emit_byte(static_cast<std::uint8_t>(cache & 0xff));
 }
 
 void Compiler::emit_global(Op op, std::uint16_t slot) {
@@ -543,6 +551,7 @@ void Compiler::dot(bool can_assign) {
   if (can_assign && match(Tok::kEqual)) {
     expression();
     emit_op(Op::kSetProperty, name);
+    emit_cache();
   } else if (match(Tok::kLeftParen)) {
     std::uint8_t argc = argument_list();
     emit_op(Op::kInvoke, name);
@@ -558,9 +567,11 @@ void Compiler::dot(bool can_assign) {
       fs->code[static_cast<std::size_t>(end - 2)] = static_cast<std::uint8_t>(Op::kGetThisProperty);
       fs->code[static_cast<std::size_t>(end - 1)] = name;
       fs->lines[static_cast<std::size_t>(end - 1)] = static_cast<std::uint32_t>(previous_.line);
+      emit_cache();
       return;
     }
     emit_op(Op::kGetProperty, name);
+    emit_cache();
   }
 }
 
@@ -616,7 +627,13 @@ void Compiler::binary(bool) {
 
 void Compiler::number(bool) {
   double value = 0;
-  std::from_chars(previous_.start, previous_.start + previous_.length, value);
+  const char* end = previous_.start + previous_.length;
+  if (std::from_chars(previous_.start, end, value).ec == std::errc::result_out_of_range) {
+    // from_chars leaves `value` alone when the literal is beyond double's range (a literal
+    // of 1e309 or more would read as 0). clox uses strtod, which gives inf (or 0 for an
+    // underflow): so do we, on a NUL-terminated copy of the digits.
+    value = std::strtod(std::string(previous_.start, end).c_str(), nullptr);
+  }
   emit_constant(Value::number(value));
 }
 

@@ -114,6 +114,7 @@ class Compiler {
   void emit_op(Op op, std::uint8_t operand);
   void adjust_stack(int delta);
   void emit_global(Op op, std::uint16_t slot);
+  void emit_cache();  // the c operand of a property access: a new field cache
   int emit_jump(Op op);
   int emit_condition_jump(bool* fused);
   void patch_jump(int offset);

@@ -1,12 +1,17 @@
 // `lox`: the command-line front end of the Lox VM, compatible with clox's
 // (`lox [script]`, REPL without one, exit codes 64/65/70/74), plus GC flags.
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
+#include <editline/readline.h>
+#include <unistd.h>
 #include <marrow/marrow.hpp>
 
 #include "vm.hpp"
@@ -35,6 +40,33 @@ void usage() {
                "variables tune the heap (see docs/tuning.md).\n");
 }
 
+// The numeric switches take plain decimal digits and nothing else. strtoull alone would
+// take "-1" as 2^64-1, and " 5" or "+5" as 5; from_chars refuses signs and spaces and
+// reports overflow.
+std::uint64_t parse_count(const char* option, const char* text) {
+  std::uint64_t n = 0;
+  const char* end = text + std::strlen(text);
+  auto [ptr, ec] = std::from_chars(text, end, n);
+  if (ec == std::errc::result_out_of_range)
+    throw std::invalid_argument(std::string(option) + " is too large: '" + text + "'");
+  if (ec != std::errc() || ptr != end)
+    throw std::invalid_argument(std::string(option) + " needs a number: '" + text + "'");
+  return n;
+}
+
+// A size for --heap-limit: marrow::parse_size, which takes digits and a K/M/G suffix, but
+// (through strtoull) also a leading space, '+' and " -1" (as 2^64-1): only text that
+// starts with a digit reaches it.
+std::size_t parse_heap_size(const char* text) {
+  if (*text < '0' || *text > '9')
+    throw std::invalid_argument(std::string("--heap-limit needs a size: '") + text + "'");
+  try {
+    return marrow::parse_size(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--heap-limit: ") + e.what());
+  }
+}
+
 bool read_file(const char* path, std::string& out) {
   std::FILE* file = std::fopen(path, "rb");
   if (file == nullptr) {
@@ -53,7 +85,27 @@ bool read_file(const char* path, std::string& out) {
   return true;
 }
 
+// The REPL on a terminal: libedit's readline gives line editing (arrows, Ctrl-A/E, ...)
+// and a history of the session's non-empty lines (Up/Down).
+int repl_edit(lox::Vm& vm) {
+  for (;;) {
+    char* line = readline("> ");
+    if (line == nullptr) {  // Ctrl-D on an empty line
+      std::printf("\n");
+      return 0;
+    }
+    if (line[0] != '\0') add_history(line);
+    std::string source(line);
+    std::free(line);
+    vm.interpret(source);
+    std::fflush(stdout);
+  }
+}
+
+// Piped or redirected stdin: plain line reading, prompt and all (scripts drive the REPL
+// this way and see exactly what clox prints).
 int repl(lox::Vm& vm) {
+  if (isatty(STDIN_FILENO)) return repl_edit(vm);
   std::string line;
   for (;;) {
     std::printf("> ");
@@ -84,13 +136,9 @@ int main(int argc, char** argv) {
       } else if (std::strcmp(arg, "--gc-stats=json") == 0) {
         gc_stats = gc_stats_json = true;
       } else if (std::strncmp(arg, "--heap-limit=", 13) == 0) {
-        config.heap_limit_bytes = marrow::parse_size(arg + 13);
+        config.heap_limit_bytes = parse_heap_size(arg + 13);
       } else if (std::strncmp(arg, "--gc-stress=", 12) == 0) {
-        char* end = nullptr;
-        unsigned long long n = std::strtoull(arg + 12, &end, 10);
-        if (end == arg + 12 || *end != '\0')
-          throw std::invalid_argument("--gc-stress needs a number");
-        config.stress_interval = n;
+        config.stress_interval = parse_count("--gc-stress", arg + 12);
       } else if (std::strncmp(arg, "--heap-snapshot=", 16) == 0 && arg[16] != '\0') {
         snapshot_path = arg + 16;
       } else if (std::strncmp(arg, "--gc-trace=", 11) == 0 && arg[11] != '\0') {

@@ -199,6 +199,12 @@ struct alignas(8) TableStore : Obj {
   std::uint32_t count = 0;
 };
 
+/// The word in a slot that holds no value: an undefined global, or a field an instance
+/// has not been given. Neither nil, a bool, a number nor a reference, so the tracer
+/// ignores it and no Lox value equals it.
+inline constexpr std::uint64_t kUndefinedBits = 2;
+inline Value undefined_value() { return Value::from_raw_bits(kUndefinedBits); }
+
 struct ObjClass : Obj {
   static constexpr const char* kTypeName = "LoxClass";
   ObjClass() : Obj(ObjType::kClass) {}
@@ -206,6 +212,7 @@ struct ObjClass : Obj {
     t.visit(name, "name");
     t.visit(methods, "methods");
     t.visit(initializer, "init");
+    t.visit(fields, "fields");
   }
   void snapshot_name(std::string& out) const {
     if (name.get() == nullptr) return;  // not named yet: the type name stands in
@@ -213,10 +220,14 @@ struct ObjClass : Obj {
     out.append(name->chars(), name->length);
     out += '>';
   }
-  // Inline field capacity for new instances: what the last instance that outgrew its
-  // inline table needed (bounded). Instances of a class usually get the same fields, so
-  // after the first one each instance is a single allocation.
-  std::uint32_t field_capacity_hint = 0;
+  /// The slot index of field `key` in this class's instances, or -1.
+  int field_index(const ObjString* key) {
+    TableStore* layout = fields.get();
+    if (layout == nullptr) return -1;
+    TableEntry* e = layout->find(key);
+    return e->key.get() == nullptr ? -1 : static_cast<int>(e->value.get().as_number());
+  }
+  std::uint32_t field_count() const { return fields.get() != nullptr ? fields->count : 0; }
   // Whether some instance has a field named like one of the methods. Until then an
   // invocation can skip the field lookup that Lox semantics puts before the method
   // lookup. Sound because a class's methods are all in place before any instance
@@ -225,41 +236,103 @@ struct ObjClass : Obj {
   Member<ObjString> name;
   Member<TableStore> methods;  // null until the first method
   Member<Value> initializer;   // the `init` closure, or nil (cached: every call looks)
+  // The field layout all instances share: field name -> slot index (a number) for every
+  // name any instance of the class has been given, numbered in order of first
+  // appearance. Lox names fields with identifiers, so the union is bounded by the
+  // program text. Null until the first field.
+  Member<TableStore> fields;
 };
 
-/// An instance keeps its fields in a hash table inside itself (trailing storage sized
-/// by the class's hint): one allocation per instance, and a field read touches only the
-/// instance. When that table is full, all fields move to an out-of-line TableStore
-/// (`overflow`) and the inline entries are cleared.
+/// An instance holds one value slot per field of its class's layout (ObjClass::fields),
+/// inline in trailing storage sized by the layout when the instance was made: one
+/// allocation per instance, 8 bytes per field, and a field read touches the class's
+/// layout (hot in cache: one per class) and one slot. A slot of a field this instance
+/// has not been given holds kUndefinedBits. Fields beyond the inline slots (the layout
+/// grew after the instance was made) move all slots to an out-of-line ValueArray,
+/// `overflow`, and the inline slots are cleared.
 struct ObjInstance : Obj {
   static constexpr const char* kTypeName = "LoxInstance";
   explicit ObjInstance(std::uint32_t capacity)
       : Obj(ObjType::kInstance), inline_capacity(capacity) {}
-  TableEntry* inline_entries() { return trailing<TableEntry>(this); }
-  void trace(marrow::Tracer& t) {
-    t.visit(klass, "class");
-    t.visit(overflow, "fields");
-    trace_entries(t, inline_entries(), inline_capacity);
-  }
+  Member<Value>* inline_slots() { return trailing<Member<Value>>(this); }
+  void trace(marrow::Tracer& t);
   // Heap snapshots name an instance by its class, so DevTools' Summary groups instances
   // the way a Lox programmer thinks of them ("Tree", "Listener").
   void snapshot_name(std::string& out) const;
-  /// The field's value slot, or nullptr.
-  Member<Value>* field(const ObjString* key) {
-    TableEntry* e;
-    if (TableStore* store = overflow.get()) [[unlikely]] {
-      e = store->find(key);
-    } else {
-      if (inline_capacity == 0) return nullptr;
-      e = table_find(inline_entries(), inline_capacity, key);
-    }
-    return e->key.get() == nullptr ? nullptr : &e->value;
+  /// The storage of slot `index`, or nullptr when this instance has no room for it yet.
+  Member<Value>* slot(std::uint32_t index) {
+    if (ValueArray* out = overflow.get()) [[unlikely]]
+      return index < out->count ? &out->values()[index] : nullptr;
+    return index < inline_capacity ? &inline_slots()[index] : nullptr;
   }
-  std::uint32_t inline_capacity;  // power of two, or 0
-  std::uint32_t inline_count = 0;
+  /// The field's value slot, or nullptr when this instance has no such field.
+  Member<Value>* field(const ObjString* key) {
+    int index = klass->field_index(key);
+    if (index < 0) return nullptr;
+    Member<Value>* s = slot(static_cast<std::uint32_t>(index));
+    return s != nullptr && s->get().raw_bits() != kUndefinedBits ? s : nullptr;
+  }
+  std::uint32_t inline_capacity;
   Member<ObjClass> klass;
-  Member<TableStore> overflow;  // null while the fields fit inline
+  Member<ValueArray> overflow;  // null while the fields fit inline
 };
+
+/// An inline cache of one property access (GetProperty, GetThisProperty, SetProperty):
+/// the class of the instance it last saw and the slot of the field in that class's
+/// layout. Sound because a class's layout only grows, so a name's slot never changes.
+/// `klass` is a weak reference: the VM's process_weak rewrites it when the class moves
+/// and clears it when the class dies (so a new class at the same address cannot hit).
+struct FieldCache {
+  ObjClass* klass = nullptr;
+  std::uint32_t index = 0;
+};
+
+/// The slot of field `key` in `instance` (holding a value or not: for a store), or
+/// nullptr when the class's layout lacks the key or the instance lacks room for it.
+/// `cache`, this access's inline cache, answers without a lookup when it saw the
+/// instance's class last time.
+inline Member<Value>* cached_slot(ObjInstance* instance, const ObjString* key, FieldCache& cache) {
+  ObjClass* klass = instance->klass.get();
+  if (klass != cache.klass) [[unlikely]] {
+    int found = klass->field_index(key);
+    if (found < 0) return nullptr;
+    cache.klass = klass;
+    cache.index = static_cast<std::uint32_t>(found);
+  }
+  return instance->slot(cache.index);
+}
+
+/// The field `key` of `instance` through `cache`, or nullptr when it has no such field.
+inline Member<Value>* cached_field(ObjInstance* instance, const ObjString* key, FieldCache& cache) {
+  Member<Value>* s = cached_slot(instance, key, cache);
+  return s != nullptr && s->get().raw_bits() != kUndefinedBits ? s : nullptr;
+}
+
+// Heap snapshots name each field's edge by its field name, found in the class's layout
+// (collections never ask for names, so they never read the class here). Out-of-line
+// slots are named from here too: a snapshot then also shows them as the ValueArray's
+// elements, but the path instance.field exists, as it does for inline ones.
+inline void ObjInstance::trace(marrow::Tracer& t) {
+  t.visit(klass, "class");
+  t.visit(overflow, "fields");
+  Member<Value>* s = inline_slots();
+  TableStore* layout =
+      t.wants_edge_names() && klass.get() != nullptr ? klass->fields.get() : nullptr;
+  if (layout == nullptr) {
+    for (std::uint32_t i = 0; i < inline_capacity; ++i) t.visit(s[i]);
+    return;
+  }
+  // Every slot has exactly one name: a slot index is below the layout's size.
+  ValueArray* out = overflow.get();
+  TableEntry* e = layout->entries();
+  for (std::uint32_t i = 0; i < layout->capacity; ++i) {
+    ObjString* key = e[i].key.get();
+    if (key == nullptr) continue;
+    auto index = static_cast<std::uint32_t>(e[i].value.get().as_number());
+    if (index < inline_capacity) t.visit(s[index], key->chars());
+    if (out != nullptr && index < out->count) t.visit(out->values()[index], key->chars());
+  }
+}
 
 inline void ObjInstance::snapshot_name(std::string& out) const {
   const ObjClass* k = klass.get();

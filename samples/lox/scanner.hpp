@@ -65,16 +65,17 @@ struct Token {
 
 class Scanner {
  public:
-  /// Scans up to the end of `source` or its first NUL byte, whichever comes first
-  /// (clox reads files as C strings, so a NUL ends the program there too).
+  /// Scans all of `source`. A NUL byte is an ordinary byte: inside a string literal or a
+  /// comment it is part of it, elsewhere it is an "Unexpected character." (it does not
+  /// end the program, as it would in a scanner that reads C strings).
   explicit Scanner(std::string_view source);
   Token next();
 
  private:
-  bool at_end() const { return current_ == end_ || *current_ == '\0'; }
+  bool at_end() const { return current_ == end_; }
   char advance() { return *current_++; }
   char peek() const { return at_end() ? '\0' : *current_; }
-  char peek_next() const { return (current_ + 1 >= end_ || at_end()) ? '\0' : current_[1]; }
+  char peek_next() const { return current_ + 1 >= end_ ? '\0' : current_[1]; }
   bool match(char expected);
   Token make(Tok type) const;
   Token error(const char* message) const;

@@ -2,7 +2,7 @@
 // collector, and the dispatch loop. Never recurses on Lox data or Lox calls.
 //
 // Moving-GC rule for this file: any allocation (make, make_sized, intern, concatenate,
-// put_method, grow_fields, capture_upvalue, call_value of a class) may move every
+// put_method, add_field, capture_upvalue, call_value of a class) may move every
 // managed object. The dispatch loop keeps ip and the stack pointer in locals and caches
 // `k`, the current function's constants (managed memory). So before a possible
 // allocation it stores ip and sp back (SYNC: the collector traces the stack up to
@@ -27,6 +27,10 @@ namespace {
 // Value-stack slots a call needs beyond the callee's computed maximum: the VM pushes at
 // most one temporary of its own (bind_method roots the method while allocating).
 constexpr std::size_t kStackSlack = 2;
+
+// Inline field slots of a new instance at most: a class whose instances get more fields
+// keeps them out of line (one more load per access) rather than making huge instances.
+constexpr std::uint32_t kMaxInlineFields = 64;
 
 inline bool is_falsey(Value v) { return v.is_nil() || v == Value::boolean(false); }
 
@@ -142,7 +146,11 @@ void Vm::trace_roots(marrow::Tracer& t) {
   if (compiler_ != nullptr) compiler_->trace_roots(t);
 }
 
-void Vm::process_weak(marrow::WeakProcessor& w) { strings_.process_weak(w); }
+void Vm::process_weak(marrow::WeakProcessor& w) {
+  strings_.process_weak(w);
+  for (FieldCache& c : field_caches_)
+    if (c.klass != nullptr) c.klass = w.update(c.klass);  // null once the class is dead
+}
 
 void Vm::reset_stack() {
   stack_top_ = stack_.get();
@@ -319,10 +327,14 @@ bool Vm::call_value(Value callee, int argc) {
         return call_closure(bound->method.get(), argc);
       }
       case ObjType::kClass: {
-        std::uint32_t capacity = callee.as<ObjClass>()->field_capacity_hint;
-        auto* instance = make_sized<ObjInstance>(capacity * sizeof(TableEntry), capacity);
+        // Room for every field the class's instances have had so far: usually all the
+        // fields this one will get, so it is a single allocation.
+        std::uint32_t capacity = std::min(callee.as<ObjClass>()->field_count(), kMaxInlineFields);
+        auto* instance = make_sized<ObjInstance>(capacity * sizeof(Member<Value>), capacity);
         auto* klass = stack_top_[-argc - 1].as<ObjClass>();  // re-read: it may have moved
         instance->klass = klass;
+        Member<Value>* slots = instance->inline_slots();
+        for (std::uint32_t i = 0; i < capacity; ++i) slots[i] = undefined_value();
         stack_top_[-argc - 1] = Value::object(instance);
         Value init = klass->initializer;
         if (!init.is_nil()) return call_closure(init.as<ObjClosure>(), argc);
@@ -465,80 +477,73 @@ void Vm::put_method(Value* klass, ObjString* key, Value* value) {
   klass->as<ObjClass>()->methods = fresh;
 }
 
-// instance[key] = value when that needs no allocation: the key exists, or its table has
-// room. False when the table must grow (grow_fields).
-bool Vm::set_field_in_place(ObjInstance* instance, ObjString* key, Value value) {
-  TableEntry* e;
-  std::uint32_t* count;
-  if (TableStore* store = instance->overflow.get()) [[unlikely]] {
-    e = store->find(key);
-    if (e->key.get() == nullptr && !table_has_room(store->count, store->capacity)) return false;
-    count = &store->count;
-  } else {
-    if (instance->inline_capacity == 0) return false;
-    e = table_find(instance->inline_entries(), instance->inline_capacity, key);
-    if (e->key.get() == nullptr &&
-        !table_has_room(instance->inline_count, instance->inline_capacity))
-      return false;
-    count = &instance->inline_count;
-  }
-  if (e->key.get() == nullptr) {
-    e->key = key;
-    ++*count;
-    note_new_field(instance, key);
-  }
-  e->value = value;
-  return true;
+// instance[key] = *value when the class's layout lacks the key or the instance lacks
+// room for its slot (either may allocate). `instance` and `value` point at root slots;
+// `key` is parked in a root meanwhile.
+void Vm::add_field(Value* instance_slot, ObjString* key, Value* value) {
+  scratch_key_ = key;
+  int found = instance_slot->as<ObjInstance>()->klass->field_index(key);
+  std::uint32_t index =
+      found >= 0 ? static_cast<std::uint32_t>(found) : add_layout_field(instance_slot);
+  if (instance_slot->as<ObjInstance>()->slot(index) == nullptr) grow_slots(instance_slot, index);
+  *instance_slot->as<ObjInstance>()->slot(index) = *value;
+  scratch_key_ = nullptr;
 }
 
-void Vm::note_new_field(ObjInstance* instance, ObjString* key) {
-  ObjClass* klass = instance->klass.get();
+// Appends scratch_key_ to the layout of the instance's class; returns its slot index.
+std::uint32_t Vm::add_layout_field(Value* instance_slot) {
+  ObjClass* klass = instance_slot->as<ObjInstance>()->klass.get();
+  TableStore* layout = klass->fields.get();
+  std::uint32_t index = klass->field_count();
+  // Layouts are at most half full (not 3/4, as other tables): every field access probes
+  // one, and there is one per class, so short probes are worth the space.
+  if (layout == nullptr || (layout->count + 1) * 2 > layout->capacity) {
+    std::uint32_t capacity = layout != nullptr ? layout->capacity * 2 : 8;
+    auto* fresh = make_sized<TableStore>(capacity * sizeof(TableEntry), capacity);
+    klass = instance_slot->as<ObjInstance>()->klass.get();  // re-read: it may have moved
+    layout = klass->fields.get();
+    if (layout != nullptr) {
+      TableEntry* entries = layout->entries();
+      for (std::uint32_t i = 0; i < layout->capacity; ++i) {
+        if (entries[i].key.get() == nullptr) continue;
+        TableEntry* e = fresh->find(entries[i].key.get());
+        e->key = entries[i].key;
+        e->value = entries[i].value;
+      }
+      fresh->count = layout->count;
+    }
+    klass->fields = fresh;
+    layout = fresh;
+  }
+  ObjString* key = scratch_key_;
+  TableEntry* e = layout->find(key);
+  e->key = key;
+  e->value = Value::number(index);
+  ++layout->count;
   if (!klass->field_shadows_method && table_get(klass->methods.get(), key) != nullptr)
     klass->field_shadows_method = true;
+  return index;
 }
 
-// Moves the instance's fields into a bigger out-of-line table and adds key = *value.
-// `instance` and `value` point at root slots; `key` is parked in a root meanwhile.
-void Vm::grow_fields(Value* instance_slot, ObjString* key, Value* value) {
-  // Inline tables stop growing here: a class whose instances get many fields (or one
-  // odd instance) must not make every later instance that big.
-  constexpr std::uint32_t kMaxInlineCapacity = 16;
+// Moves the instance's slots out of line, into a ValueArray with room for slot `index`
+// and every field of its class's layout (plus as many again, so that an instance that
+// keeps getting new fields does not copy them every time).
+void Vm::grow_slots(Value* instance_slot, std::uint32_t index) {
   auto* instance = instance_slot->as<ObjInstance>();
-  TableStore* store = instance->overflow.get();
-  std::uint32_t count = store != nullptr ? store->count : instance->inline_count;
-  std::uint32_t capacity = store != nullptr ? store->capacity : instance->inline_capacity;
-  capacity = capacity < 4 ? 4 : capacity * 2;
-  while (!table_has_room(count, capacity)) capacity *= 2;
-
-  scratch_key_ = key;
-  auto* fresh = make_sized<TableStore>(capacity * sizeof(TableEntry), capacity);
-  key = scratch_key_;
-  scratch_key_ = nullptr;
+  std::uint32_t old_count =
+      instance->overflow.get() != nullptr ? instance->overflow->count : instance->inline_capacity;
+  std::uint32_t count = std::max({index + 1, instance->klass->field_count(), old_count * 2});
+  auto* fresh = make_sized<ValueArray>(std::size_t{count} * sizeof(Member<Value>), count);
   instance = instance_slot->as<ObjInstance>();  // re-read: it may have moved
-  store = instance->overflow.get();
-  TableEntry* old = store != nullptr ? store->entries() : instance->inline_entries();
-  std::uint32_t old_capacity = store != nullptr ? store->capacity : instance->inline_capacity;
-  for (std::uint32_t i = 0; i < old_capacity; ++i) {
-    if (old[i].key.get() == nullptr) continue;
-    TableEntry* e = fresh->find(old[i].key.get());
-    e->key = old[i].key;
-    e->value = old[i].value;
-    if (store == nullptr) {  // clear the inline copy: it must not keep values alive
-      old[i].key = nullptr;
-      old[i].value = Value::nil();
-    }
+  Member<Value>* to = fresh->values();
+  ValueArray* old = instance->overflow.get();
+  Member<Value>* from = old != nullptr ? old->values() : instance->inline_slots();
+  for (std::uint32_t i = 0; i < old_count; ++i) {
+    to[i] = from[i];
+    if (old == nullptr) from[i] = undefined_value();  // the inline copy must not keep values alive
   }
-  fresh->count = count;
-  instance->inline_count = 0;
-  TableEntry* e = fresh->find(key);
-  e->key = key;
-  e->value = *value;
-  ++fresh->count;
+  for (std::uint32_t i = old_count; i < count; ++i) to[i] = undefined_value();
   instance->overflow = fresh;
-  note_new_field(instance, key);
-  ObjClass* klass = instance->klass.get();
-  if (capacity <= kMaxInlineCapacity && capacity > klass->field_capacity_hint)
-    klass->field_capacity_hint = capacity;
 }
 
 // ==== Running =============================================================================
@@ -592,6 +597,7 @@ InterpretResult Vm::execute() {
   Value* slots;
   Member<Value>* k;  // the current function's constants (managed: RELOAD_K after a GC)
   Value* globals = globals_.data();  // fixed while running: only the compiler adds slots
+  FieldCache* field_caches = field_caches_.data();  // idem
 
 #define LOAD_FRAME()                                   \
   do {                                                 \
@@ -606,6 +612,7 @@ InterpretResult Vm::execute() {
 #define READ_SHORT() (ip += 2, static_cast<std::uint16_t>((ip[-2] << 8) | ip[-1]))
 #define READ_CONSTANT() (k[READ_BYTE()].get())
 #define READ_STRING() (READ_CONSTANT().as<ObjString>())
+#define READ_CACHE() (&field_caches[READ_SHORT()])
 #define RUNTIME_ERROR(...)                 \
   do {                                     \
     SYNC();                                \
@@ -715,7 +722,8 @@ op_kGetProperty : {
     RUNTIME_ERROR("Only instances have properties.");
   auto* instance = receiver.as<ObjInstance>();
   ObjString* name = READ_STRING();
-  if (Member<Value>* field = instance->field(name)) {
+  FieldCache* cache = READ_CACHE();
+  if (Member<Value>* field = cached_field(instance, name, *cache)) {
     sp[-1] = *field;
     DISPATCH();
   }
@@ -728,7 +736,8 @@ op_kGetThisProperty : {
   // Slot 0 of a method is always its instance: no type check.
   auto* instance = slots[0].as<ObjInstance>();
   ObjString* name = READ_STRING();
-  if (Member<Value>* field = instance->field(name)) {
+  FieldCache* cache = READ_CACHE();
+  if (Member<Value>* field = cached_field(instance, name, *cache)) {
     *sp++ = *field;
     DISPATCH();
   }
@@ -744,9 +753,12 @@ op_kSetProperty : {
     RUNTIME_ERROR("Only instances have fields.");
   auto* instance = target.as<ObjInstance>();
   ObjString* name = READ_STRING();
-  if (!set_field_in_place(instance, name, sp[-1])) [[unlikely]] {
+  FieldCache* cache = READ_CACHE();
+  if (Member<Value>* slot = cached_slot(instance, name, *cache)) [[likely]] {
+    *slot = sp[-1];
+  } else {
     SYNC();
-    grow_fields(sp - 2, name, sp - 1);
+    add_field(sp - 2, name, sp - 1);
     RELOAD_K();
   }
   sp[-2] = sp[-1];
@@ -989,6 +1001,7 @@ op_kMethod : {
 #undef READ_SHORT
 #undef READ_CONSTANT
 #undef READ_STRING
+#undef READ_CACHE
 #undef RUNTIME_ERROR
 #undef FAIL
 #undef NUMBER_OPERANDS

@@ -105,6 +105,13 @@ class Vm final : public marrow::RootSource {
     return static_cast<const T*>(p);
   }
   ObjString* init_string() const { return init_string_; }
+  /// A new field cache for a property access being compiled. Cache 0 is never filled:
+  /// past 65535 accesses in a program, the rest share it and always take the slow path.
+  std::uint16_t new_field_cache() {
+    if (field_caches_.size() > 0xffff) return 0;
+    field_caches_.emplace_back();
+    return static_cast<std::uint16_t>(field_caches_.size() - 1);
+  }
 
   // ---- marrow::RootSource ------------------------------------------------------------
   void trace_roots(marrow::Tracer& t) override;
@@ -132,9 +139,9 @@ class Vm final : public marrow::RootSource {
   ObjUpvalue* capture_upvalue(Value* local);
   void close_upvalues(Value* last);
   void put_method(Value* klass, ObjString* key, Value* value);
-  static bool set_field_in_place(ObjInstance* instance, ObjString* key, Value value);
-  void grow_fields(Value* instance, ObjString* key, Value* value);
-  static void note_new_field(ObjInstance* instance, ObjString* key);
+  void add_field(Value* instance, ObjString* key, Value* value);
+  std::uint32_t add_layout_field(Value* instance);
+  void grow_slots(Value* instance, std::uint32_t index);
   ObjString* concatenate();
 
   marrow::Runtime rt_;
@@ -158,11 +165,9 @@ class Vm final : public marrow::RootSource {
   // stack (e.g. a key taken from a constant table).
   ObjString* scratch_key_ = nullptr;
   marrow::Arena code_arena_;
+  // Indexed by the c operand of property instructions; [0] is the shared, unfilled one.
+  // Only the compiler adds caches, so the dispatch loop may keep a pointer to them.
+  std::vector<FieldCache> field_caches_ = std::vector<FieldCache>(1);
 };
-
-/// The word in an undefined global's slot: neither nil, a bool, a number nor a
-/// reference, so the tracer ignores it and no Lox value equals it.
-inline constexpr std::uint64_t kUndefinedBits = 2;
-inline Value undefined_value() { return Value::from_raw_bits(kUndefinedBits); }
 
 }  // namespace lox

@@ -14,7 +14,8 @@ import json, os, re, subprocess, sys, tempfile, time
 lox = sys.argv[1]
 quick = bool(os.environ.get("QUICK"))
 clox = os.environ.get("CLOX") or None
-benches = ["binary_trees", "closures", "fib", "instantiation", "method_call", "string_equality"]
+benches = ["binary_trees", "closures", "fib", "instantiation", "method_call", "string_equality",
+           "wide_tree"]
 tmp = tempfile.mkdtemp(prefix="lox-bench-")
 
 def program(name):

@@ -39,6 +39,11 @@ status=0
 # docs/lox.md quotes the VM's code: every ```cpp block must still be in samples/lox.
 python3 tools/check-doc-snippets.py docs/lox.md samples/lox/*.[ch]pp || status=1
 
+# Command-line switches: malformed numbers are usage errors (exit 64), not huge values.
+python3 tools/lox-cli-test.py --lox "$lox" || status=1
+# The REPL on a pseudo-terminal: libedit's line editing and history (Up recalls a line).
+python3 tools/lox-repl-test.py --lox "$lox" || status=1
+
 for dir in "${suites[@]}"; do
   echo "-- $dir"
   python3 tools/lox-test.py --lox "$lox" "$dir" || status=1
