@@ -40,6 +40,7 @@ REJECTED = [
     ("--heap-limit", "1.5M"),
     ("--heap-limit", "18446744073709551616"),
     ("--heap-limit", "99999999999G"),
+    ("--heap-limit", "65536"),  # below the smallest heap marrow runs in (1 MiB)
 ]
 
 # (arguments, expected stdout): accepted.
@@ -50,7 +51,7 @@ ACCEPTED = [
     (["--heap-limit=0"], "3\n"),  # 0 = unlimited
     (["--heap-limit=64M"], "3\n"),
     (["--heap-limit=1G"], "3\n"),
-    (["--heap-limit=65536"], "3\n"),
+    (["--heap-limit=1M"], "3\n"),
     (["--heap-limit=64MiB"], "3\n"),
 ]
 

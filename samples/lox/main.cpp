@@ -185,6 +185,9 @@ int main(int argc, char** argv) {
           gc_stats_json ? (marrow::to_json(s) + "\n").c_str() : marrow::format_table(s).c_str(),
           stderr);
     }
+  } catch (const marrow::ConfigError& e) {  // e.g. a heap limit below the smallest heap
+    std::fprintf(stderr, "lox: %s\n", e.what());
+    return kExitUsage;
   } catch (const std::runtime_error& e) {  // a snapshot or trace file that cannot be written
     std::fprintf(stderr, "lox: %s\n", e.what());
     return kExitIoError;
