@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
           stderr);
     }
   } catch (const marrow::ConfigError& e) {  // e.g. a heap limit below the smallest heap
-    std::fprintf(stderr, "lox: %s\n", e.what());
+    std::fprintf(stderr, "lox: bad GC configuration (--heap-limit, --gc-stress or MARROW_*): %s\n",
+                 e.what());
     return kExitUsage;
   } catch (const std::runtime_error& e) {  // a snapshot or trace file that cannot be written
     std::fprintf(stderr, "lox: %s\n", e.what());
