@@ -14,3 +14,6 @@ foreach(name binary_trees gcbench churn gc_micro)
                                               marrow_build_flags)
 endforeach()
 target_link_libraries(bench_gc_micro PRIVATE benchmark::benchmark marrow_gc)  # checks ages with is_young
+# Full-collection pause against live size for 1 and 2 GC threads (tools/bench.d/25-scaling.sh).
+add_executable(bench_full_gc_scaling ${CMAKE_CURRENT_SOURCE_DIR}/full_gc_scaling.cpp)
+target_link_libraries(bench_full_gc_scaling PRIVATE marrow::marrow marrow_build_flags)

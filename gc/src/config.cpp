@@ -14,6 +14,7 @@
 
 #include "marrow/errors.hpp"
 #include "marrow/gc/heap.hpp"
+#include "marrow/gc/workers.hpp"
 
 namespace marrow {
 
@@ -107,6 +108,8 @@ Config Config::from_env(Config c) {
   c.compaction_threshold = env_double("MARROW_COMPACTION_THRESHOLD", c.compaction_threshold);
   c.pretenure_survival = env_double("MARROW_PRETENURE_SURVIVAL", c.pretenure_survival);
   c.page_reserve = env_size("MARROW_PAGE_RESERVE", c.page_reserve);
+  c.gc_threads = static_cast<unsigned>(
+      std::min<std::size_t>(env_size("MARROW_GC_THREADS", c.gc_threads), 1u << 20));
   c.stress_interval = env_size("MARROW_STRESS_INTERVAL", c.stress_interval);
   c.verify_heap = env_bool("MARROW_VERIFY_HEAP", c.verify_heap);
   std::size_t trace =
@@ -136,6 +139,10 @@ Config normalised(Config c) {
     throw ConfigError(
         fmt::format("marrow: Config::trace_gc must be 0, 1 or 2, got {}", c.trace_gc));
   c.trace_gc = std::min(c.trace_gc, 2);
+  if (c.gc_threads > 64)
+    throw ConfigError(
+        fmt::format("marrow: Config::gc_threads must be at most 64, got {}", c.gc_threads));
+  if (c.gc_threads == 0) c.gc_threads = default_gc_threads();
 
   if (c.nursery_bytes > kMaxNurseryBytes)
     throw ConfigError(

@@ -46,6 +46,14 @@ void GcEvents::enter_phase(GcPhase phase) {
   phase_start_ = now;
 }
 
+void GcEvents::record_workers(GcPhase phase, const std::vector<std::chrono::nanoseconds>& busy) {
+  if (busy.size() < 2) return;
+  event_.gc_threads = std::max(event_.gc_threads, unsigned(busy.size()));
+  auto [idlest, busiest] = std::minmax_element(busy.begin(), busy.end());
+  event_.worker_busiest[std::size_t(phase)] += *busiest;
+  event_.worker_idlest[std::size_t(phase)] += *idlest;
+}
+
 void GcEvents::finish(GcKind kind, GcReason reason, std::size_t promoted, std::size_t committed,
                       const SpaceUsage& usage) {
   enter_phase(GcPhase::kVerify);  // closes the last phase; nothing is charged after this

@@ -71,6 +71,11 @@ class MajorCollector {
   void mark() {
     for (Page* p : heap_.old_.pages()) p->live_bytes = 0;
     for (Page* p : heap_.large_.runs()) p->live_bytes = 0;
+    if (heap_.workers_.threads() > 1) {
+      heap_.mark_stack_overflows_ +=
+          mark_all_parallel(heap_, heap_.workers_, heap_.mark_stack_limit_);
+      return;
+    }
     Marker marker(heap_.mark_stack_limit_);
     heap_.mark_stack_overflows_ += marker.mark_all(heap_);
   }

@@ -254,6 +254,16 @@ std::string format_event(const GcEvent& e, int detail) {
       phases += fmt::format("{}{} {:.3f}", phases.empty() ? "" : ", ", to_string(GcPhase(p)),
                             double(e.phases[p].count()) / 1e6);
   line += " [" + phases + "]";
+  if (e.gc_threads > 1) {
+    std::string workers;
+    for (std::size_t p = 0; p < kGcPhaseCount; ++p)
+      if (e.worker_busiest[p].count() != 0)
+        workers += fmt::format(", {} {:.3f}/{:.3f}", to_string(GcPhase(p)),
+                               double(e.worker_busiest[p].count()) / 1e6,
+                               double(e.worker_idlest[p].count()) / 1e6);
+    line += fmt::format(", {} threads{}", e.gc_threads,
+                        workers.empty() ? "" : " (busiest/idlest ms" + workers + ")");
+  }
   if (e.pretenure_window != 0)
     line += fmt::format(", then pretenuring {:.1f}M", mib(e.pretenure_window));
   if (detail >= 2) {

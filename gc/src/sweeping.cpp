@@ -3,23 +3,33 @@
 // with 0xDB in debug builds so stale pointers fail fast.
 #include "marrow/gc/sweeping.hpp"
 
+#include <atomic>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "marrow/gc/heap.hpp"
+#include "marrow/gc/workers.hpp"
 
 namespace marrow::internal {
 
-void Sweeper::sweep_old_space() {
-  heap_.old_.reset_free_lists();
-  std::vector<Page*> pages = heap_.old_.pages();  // sweep_page may release pages
-  for (Page* page : pages) sweep_page(page);
-}
+namespace {
 
-void Sweeper::sweep_page(Page* page) {
-  OldSpace& old = heap_.old_;
+/// What sweeping one page decided, for a sweep that applies it later (in page order, on
+/// one thread: the free lists and page list are not shared).
+struct PageSweep {
+  std::vector<std::pair<std::byte*, std::size_t>> frees;
+  std::size_t tail = 0;
+  bool release = false;
+};
+
+/// Walks one page: clears mark bits of live objects and reports each run of dead objects,
+/// free chunks and fillers as one free chunk (coalescing), or the whole page as empty.
+template <class FreeFn, class ReleaseFn>
+void sweep_page_with(Page* page, FreeFn&& add_free, ReleaseFn&& release, std::size_t& tails) {
   if (page->live_bytes == 0 && page->pinned_count == 0) {
     // Marking found nothing here: no mark bits to clear, nothing to keep, no walk.
-    old.release_page(page);
+    release();
     return;
   }
   std::byte* free_start = nullptr;
@@ -29,7 +39,7 @@ void Sweeper::sweep_page(Page* page) {
     if (!is_free_type(header_type(h)) && (h & kMarkBit)) {
       *reinterpret_cast<HeaderWord*>(p) = h & ~kMarkBit;
       if (free_start != nullptr) {
-        old.add_free(free_start, std::size_t(p - free_start));
+        add_free(free_start, std::size_t(p - free_start));
         free_start = nullptr;
       }
       live += size;
@@ -41,13 +51,54 @@ void Sweeper::sweep_page(Page* page) {
     }
   });
   if (live == 0 && page->pinned_count == 0) {
-    old.release_page(page);
+    release();  // pinned pages keep even dead objects' page; a page of dead ones goes back
     return;
   }
   if (free_start != nullptr) {
-    old.add_free(free_start, std::size_t(page->top - free_start));
-    page_tails_ += std::size_t(page->top - free_start);
+    add_free(free_start, std::size_t(page->top - free_start));
+    tails += std::size_t(page->top - free_start);
   }
+}
+
+}  // namespace
+
+void Sweeper::sweep_old_space() {
+  heap_.old_.reset_free_lists();
+  std::vector<Page*> pages = heap_.old_.pages();  // sweeping may release pages
+  WorkerPool& pool = heap_.workers_;
+  if (pool.threads() == 1 || pages.size() < 2 * pool.threads()) {
+    for (Page* page : pages) sweep_page(page);
+    return;
+  }
+  // Parallel: workers claim pages by an atomic index and record what to do; the results
+  // are applied in page order, so the free lists come out as the serial sweep makes them.
+  std::vector<PageSweep> results(pages.size());
+  std::atomic<std::size_t> next{0};
+  pool.run([&](unsigned) {
+    for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pages.size();) {
+      PageSweep& r = results[i];
+      sweep_page_with(
+          pages[i], [&](std::byte* p, std::size_t n) { r.frees.emplace_back(p, n); },
+          [&] { r.release = true; }, r.tail);
+    }
+  });
+  heap_.record_workers(GcPhase::kSweep, pool);
+  OldSpace& old = heap_.old_;
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    if (results[i].release) {
+      old.release_page(pages[i]);
+      continue;
+    }
+    for (auto [p, n] : results[i].frees) old.add_free(p, n);
+    page_tails_ += results[i].tail;
+  }
+}
+
+void Sweeper::sweep_page(Page* page) {
+  OldSpace& old = heap_.old_;
+  sweep_page_with(
+      page, [&](std::byte* p, std::size_t n) { old.add_free(p, n); },
+      [&] { old.release_page(page); }, page_tails_);
 }
 
 void Sweeper::sweep_large_objects() {

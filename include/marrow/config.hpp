@@ -55,6 +55,12 @@ struct Config {
   /// Helps workloads that build big structures which outlive several edens (see
   /// docs/tuning.md); objects that die young are unaffected. In [0, 1], else a ConfigError.
   double pretenure_survival = 0.5;
+  /// Threads that collect, the collecting thread included: marking and sweeping of major
+  /// collections run on this many (a pool per runtime, parked between collections). 1 is
+  /// the serial collector; 0 means the cores this process may use, at most 8. Values above
+  /// 64 are a ConfigError. With more than one, trace functions of different objects may
+  /// run at once on different threads (see Tracer).
+  unsigned gc_threads = 0;
   /// Empty pages kept mapped for reuse after a collection; the rest go back to the OS.
   std::size_t page_reserve = 8;
   /// Stress mode: a collection every N allocations (0 = off); collections cycle through
@@ -71,10 +77,10 @@ struct Config {
 
   /// `base` with MARROW_NURSERY_BYTES, MARROW_SURVIVOR_BYTES, MARROW_TENURE_AGE,
   /// MARROW_LARGE_OBJECT_BYTES, MARROW_HEAP_LIMIT, MARROW_GROWTH_FACTOR,
-  /// MARROW_COMPACTION_THRESHOLD, MARROW_PRETENURE_SURVIVAL, MARROW_PAGE_RESERVE,
-  /// MARROW_STRESS_INTERVAL, MARROW_VERIFY_HEAP, MARROW_TRACE_GC and MARROW_GC_TRACE (a path)
-  /// applied. Sizes accept K, M and G suffixes. A malformed value throws ConfigError (a
-  /// std::invalid_argument) naming the variable; ranges are checked by the Runtime.
+  /// MARROW_COMPACTION_THRESHOLD, MARROW_PRETENURE_SURVIVAL, MARROW_GC_THREADS,
+  /// MARROW_PAGE_RESERVE, MARROW_STRESS_INTERVAL, MARROW_VERIFY_HEAP, MARROW_TRACE_GC and
+  /// MARROW_GC_TRACE (a path) applied. Sizes accept K, M and G suffixes. A malformed value throws
+  /// ConfigError (a std::invalid_argument) naming the variable; ranges are checked by the Runtime.
   static Config from_env(Config base);
   static Config from_env();
 };

@@ -187,6 +187,13 @@ struct GcEvent {
   std::array<std::chrono::nanoseconds, kGcPhaseCount> phases{};  ///< total per phase
   std::array<PhaseSpan, kMaxSpans> spans{};  ///< in order; later ones merge into the last
   std::size_t span_count = 0;
+  /// Threads that worked in this collection's parallel phases (Config::gc_threads; 1 when
+  /// every phase ran on the collecting thread).
+  unsigned gc_threads = 1;
+  /// Per phase that ran on several workers, the busiest and the idlest worker's time in
+  /// it (zero for phases that ran on one thread): their gap is the imbalance.
+  std::array<std::chrono::nanoseconds, kGcPhaseCount> worker_busiest{};
+  std::array<std::chrono::nanoseconds, kGcPhaseCount> worker_idlest{};
 
   std::chrono::nanoseconds phase_time(GcPhase p) const {
     return phases[static_cast<std::size_t>(p)];

@@ -24,6 +24,14 @@ struct SlotTraits;
 /// root sources call it on their raw root slots. Every slot must be visited on every
 /// call: the collector may move the referent and rewrite the slot.
 ///
+/// Threads: with Config::gc_threads > 1, a major collection marks on several threads, so
+/// the `trace` functions of *different* objects may run at the same time. A `trace` must
+/// therefore only read its own object (its slots, and its plain fields to know which
+/// slots exist) and write nothing shared: no caches, counters or statics. Reading other
+/// objects is allowed only when `wants_edge_names()` is true (heap snapshots, which trace
+/// on one thread). RootSource::trace_roots, process_weak, finalizers and listeners always
+/// run on the collecting thread, one at a time.
+///
 /// ```cpp
 /// void Node::trace(marrow::Tracer& t) {
 ///   t.visit(left, "left");     // Member<Node>
@@ -106,8 +114,10 @@ class WeakProcessor {
 /// };
 /// ```
 /// `trace_roots` is called during every collection and must visit every root slot (the
-/// collector rewrites moved ones). `process_weak` is called after marking, before memory
-/// is reused: prune weak tables there with `w.update(ptr)`. Neither may allocate.
+/// collector rewrites moved ones); it runs on the collecting thread only, never in
+/// parallel with itself or another source, even when marking is parallel. `process_weak` is called
+/// after marking, before memory is reused: prune weak tables there with `w.update(ptr)`. Neither
+/// may allocate.
 struct RootSource {
   virtual ~RootSource() = default;
   virtual void trace_roots(Tracer& tracer) = 0;

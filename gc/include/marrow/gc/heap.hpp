@@ -14,6 +14,7 @@
 #include "marrow/gc/pretenuring.hpp"
 #include "marrow/gc/remembered_set.hpp"
 #include "marrow/gc/roots.hpp"
+#include "marrow/gc/workers.hpp"
 #include "marrow/heap/page.hpp"
 #include "marrow/heap/spaces.hpp"
 #include "marrow/internal/check.hpp"
@@ -126,6 +127,10 @@ class Heap {
   /// pause clock, pretenuring stopped and resumed, the report.
   void begin_collection();
   void enter_phase(GcPhase phase) { events_.enter_phase(phase); }
+  /// Records the workers' busy times of the parallel part of `phase` in the event.
+  void record_workers(GcPhase phase, const WorkerPool& pool) {
+    events_.record_workers(phase, pool.busy());
+  }
   void end_collection(GcKind kind, GcReason reason, std::size_t promoted);
   /// Eden is empty after a minor collection; resets the allocation buffer.
   void reset_eden();
@@ -155,6 +160,7 @@ class Heap {
   GcEvents events_;
   Pretenuring pretenuring_;
   HeapPolicy policy_;
+  WorkerPool workers_;  ///< config_.gc_threads - 1 threads (none for the serial collector)
   std::function<std::size_t(std::size_t, std::size_t)> near_limit_callback_;
 
   // Allocation state (gc/src/allocation.cpp).

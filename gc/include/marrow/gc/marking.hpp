@@ -39,6 +39,9 @@ class Marker final : public Tracer {
   /// finalization queue, immortal objects), then transitively, rescanning after an
   /// overflow until a pass ends without one. Returns the number of rescans.
   std::size_t mark_all(Heap& heap);
+  /// Rescans the heap while the overflow flag is set; returns the number of rescans.
+  std::size_t rescan_overflow(Heap& heap);
+  void set_overflowed() { overflowed_ = true; }
 
  protected:
   Object* visit_reference(Object* p, void*, const char*) override {
@@ -52,5 +55,19 @@ class Marker final : public Tracer {
   bool overflowed_ = false;
   std::vector<Object*> stack_;
 };
+
+}  // namespace marrow::internal
+
+namespace marrow::internal {
+
+class WorkerPool;
+
+/// Marking on every worker of `pool`: roots are scanned on the calling thread (root
+/// sources stay single-threaded), then the workers drain per-worker mark stacks, sharing
+/// chunks of work through a pool until all are idle and the pool is empty. Marking is one
+/// atomic fetch-or on the header word per object, and live bytes are added atomically.
+/// Overflowed objects (a worker's stack at its share of the limit) are rescanned
+/// serially afterwards, as in the serial marker. Returns the number of rescans.
+std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_limit);
 
 }  // namespace marrow::internal
