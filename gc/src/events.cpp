@@ -46,8 +46,14 @@ void GcEvents::enter_phase(GcPhase phase) {
   phase_start_ = now;
 }
 
-void GcEvents::record_workers(GcPhase phase, const std::vector<std::chrono::nanoseconds>& busy) {
+void GcEvents::record_workers(GcPhase phase, const std::vector<std::chrono::nanoseconds>& busy,
+                              const std::vector<std::chrono::steady_clock::time_point>& started) {
   if (busy.size() < 2) return;
+  for (std::size_t w = 0; w < busy.size() && event_.worker_span_count < GcEvent::kMaxWorkerSpans;
+       ++w) {
+    auto from = std::chrono::duration_cast<std::chrono::nanoseconds>(started[w] - event_.start);
+    event_.worker_spans[event_.worker_span_count++] = {phase, unsigned(w), from, busy[w]};
+  }
   event_.gc_threads = std::max(event_.gc_threads, unsigned(busy.size()));
   auto [idlest, busiest] = std::minmax_element(busy.begin(), busy.end());
   event_.worker_busiest[std::size_t(phase)] += *busiest;

@@ -60,6 +60,18 @@ void GcTraceWriter::record(const GcEvent& e, const HeapStats& s) {
         to_string(p.phase), pid_, start + double(p.start.count()) / 1e3,
         double(p.duration.count()) / 1e3, e.sequence));
   }
+  for (std::size_t i = 0; i < e.worker_span_count; ++i) {
+    const GcEvent::WorkerSpan& w = e.worker_spans[i];
+    for (; named_workers_ <= w.worker; ++named_workers_)  // a track per worker, named once
+      emit(fmt::format(
+          R"j({{"name":"thread_name","ph":"M","pid":{},"tid":{},"args":{{"name":"gc worker {}"}}}})j",
+          pid_, 2 + named_workers_, named_workers_));
+    emit(fmt::format(
+        R"j({{"name":"{} (worker {})","cat":"gc.worker","ph":"X","pid":{},"tid":{},"ts":{:.3f},)j"
+        R"j("dur":{:.3f},"args":{{"sequence":{}}}}})j",
+        to_string(w.phase), w.worker, pid_, 2 + w.worker, start + double(w.start.count()) / 1e3,
+        double(w.duration.count()) / 1e3, e.sequence));
+  }
   double end = start + double(e.pause.count()) / 1e3;
   emit(fmt::format(
       R"j({{"name":"heap","ph":"C","pid":{},"ts":{:.3f},"args":{{"committed":{},"used":{}}}}})j",

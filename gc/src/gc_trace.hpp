@@ -30,6 +30,7 @@ class GcTraceWriter {
   std::string path_;
   std::chrono::steady_clock::time_point origin_;
   bool first_ = true;
+  unsigned named_workers_ = 0;  ///< worker tracks (tid 2 + worker) named so far
   int pid_;
 };
 

@@ -16,7 +16,8 @@ unsigned default_gc_threads() noexcept {
   return std::clamp(cores, 1u, 8u);
 }
 
-WorkerPool::WorkerPool(unsigned threads) : threads_(std::max(threads, 1u)), busy_(threads_) {
+WorkerPool::WorkerPool(unsigned threads)
+    : threads_(std::max(threads, 1u)), busy_(threads_), started_(threads_) {
   workers_.reserve(threads_ - 1);
   for (unsigned w = 1; w < threads_; ++w) workers_.emplace_back([this, w] { loop(w); });
 }
@@ -32,7 +33,7 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::run(const std::function<void(unsigned)>& task) {
   if (threads_ == 1) {
-    auto start = std::chrono::steady_clock::now();
+    auto start = started_[0] = std::chrono::steady_clock::now();
     task(0);
     busy_[0] = std::chrono::steady_clock::now() - start;
     return;
@@ -44,7 +45,7 @@ void WorkerPool::run(const std::function<void(unsigned)>& task) {
     ++generation_;
   }
   wake_.notify_all();
-  auto start = std::chrono::steady_clock::now();
+  auto start = started_[0] = std::chrono::steady_clock::now();
   task(0);
   busy_[0] = std::chrono::steady_clock::now() - start;
   std::unique_lock lock(mutex_);
@@ -69,6 +70,7 @@ void WorkerPool::loop(unsigned worker) {
     {
       std::lock_guard lock(mutex_);
       busy_[worker] = spent;
+      started_[worker] = start;
       if (--running_ == 0) done_.notify_one();
     }
   }

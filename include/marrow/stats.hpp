@@ -194,6 +194,17 @@ struct GcEvent {
   /// it (zero for phases that ran on one thread): their gap is the imbalance.
   std::array<std::chrono::nanoseconds, kGcPhaseCount> worker_busiest{};
   std::array<std::chrono::nanoseconds, kGcPhaseCount> worker_idlest{};
+  /// One span per worker per parallel part of a phase (the trace timeline draws a track
+  /// per worker from them); the first kMaxWorkerSpans only.
+  struct WorkerSpan {
+    GcPhase phase = GcPhase::kMark;
+    unsigned worker = 0;
+    std::chrono::nanoseconds start{0};  ///< from the start of the collection
+    std::chrono::nanoseconds duration{0};
+  };
+  static constexpr std::size_t kMaxWorkerSpans = 32;
+  std::array<WorkerSpan, kMaxWorkerSpans> worker_spans{};
+  std::size_t worker_span_count = 0;
 
   std::chrono::nanoseconds phase_time(GcPhase p) const {
     return phases[static_cast<std::size_t>(p)];

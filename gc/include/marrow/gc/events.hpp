@@ -36,7 +36,8 @@ class GcEvents {
   /// Charges the time since the last switch to the phase that ran, then switches.
   void enter_phase(GcPhase phase);
   /// Adds the workers' busy times of a parallel part of `phase` (busiest, idlest).
-  void record_workers(GcPhase phase, const std::vector<std::chrono::nanoseconds>& busy);
+  void record_workers(GcPhase phase, const std::vector<std::chrono::nanoseconds>& busy,
+                      const std::vector<std::chrono::steady_clock::time_point>& started);
   /// Stops the clock and folds the event into the statistics.
   void finish(GcKind kind, GcReason reason, std::size_t promoted, std::size_t committed,
               const SpaceUsage& usage);

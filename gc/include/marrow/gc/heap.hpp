@@ -129,7 +129,7 @@ class Heap {
   void enter_phase(GcPhase phase) { events_.enter_phase(phase); }
   /// Records the workers' busy times of the parallel part of `phase` in the event.
   void record_workers(GcPhase phase, const WorkerPool& pool) {
-    events_.record_workers(phase, pool.busy());
+    events_.record_workers(phase, pool.busy(), pool.started());
   }
   void end_collection(GcKind kind, GcReason reason, std::size_t promoted);
   /// Eden is empty after a minor collection; resets the allocation buffer.

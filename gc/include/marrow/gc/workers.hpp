@@ -28,6 +28,8 @@ class WorkerPool {
   void run(const std::function<void(unsigned)>& task);
   /// Busy time of each worker in the last run().
   const std::vector<std::chrono::nanoseconds>& busy() const { return busy_; }
+  /// When each worker started on the last run().
+  const std::vector<std::chrono::steady_clock::time_point>& started() const { return started_; }
 
  private:
   void loop(unsigned worker);
@@ -42,6 +44,7 @@ class WorkerPool {
   unsigned running_ = 0;          ///< workers (besides the caller) still in the current run
   bool stop_ = false;
   std::vector<std::chrono::nanoseconds> busy_;
+  std::vector<std::chrono::steady_clock::time_point> started_;
 };
 
 /// The default for Config::gc_threads: the cores this process may run on, at most 8.
