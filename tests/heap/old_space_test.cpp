@@ -1,5 +1,5 @@
-// Tests OldSpace (heap/src/spaces.cpp): exact small classes, splitting, the best-fit index,
-// free-list and allocation accounting, walkability (invariant W) and giving pages back.
+// Tests OldSpace (heap/src/spaces.cpp): exact small classes, splitting, the best-fit index, the
+// LAB, free-list and allocation accounting, walkability (invariant W), giving pages back.
 #include <marrow/heap/spaces.hpp>
 
 #include <doctest/doctest.h>
@@ -346,6 +346,32 @@ TEST_CASE("old space: reset_free_lists forgets every chunk and the LAB") {
   CHECK(Page::of(q) == space.pages().back());
   // The forgotten chunks stay formatted: the first page is still walkable.
   check_walkable(space, {{keep, 32}, {p, 64}, {q, 8192}});
+}
+
+TEST_CASE("old space: set_lab makes a range the LAB, formatted; the old LAB's rest is freed") {
+  PageProvider provider(0);
+  OldSpace space(provider, kOwner, Space::kOld);
+  std::byte* a = alloc(space, 64);
+  std::byte* b = alloc(space, 64);
+  alloc(space, 64);
+  Page* page = Page::of(a);
+  // As compaction leaves it: free lists gone, everything from b on is the LAB.
+  space.reset_free_lists();
+  space.set_lab(b, page->area_end());
+  CHECK(space.lab_top() == b);
+  CHECK(space.lab_end() == page->area_end());
+  CHECK(header_type(header_at(b)) == kFillerType);
+  CHECK(header_size_bytes(header_at(b)) == std::size_t(page->area_end() - b));
+  CHECK(space.free_list_bytes() == 0);
+  check_walkable(space, {{a, 64}});
+  std::byte* c = alloc(space, 32);
+  CHECK(c == b);
+  // An empty range: the current LAB's rest goes to the free lists and no LAB is left.
+  space.set_lab(c + 32, c + 32);
+  CHECK(space.lab_top() == nullptr);
+  CHECK(space.free_list_bytes() == std::size_t(page->area_end() - (c + 32)));
+  CHECK(free_chunks(space).count(c + 32) == 1);
+  check_walkable(space, {{a, 64}, {c, 32}});
 }
 
 TEST_CASE("old space: allocated_bytes and free_list_bytes account for every path") {
