@@ -1,5 +1,5 @@
-// The generational write barrier: old-to-young references stored through Member survive
-// minor collections; the verifier catches stores that bypass the barrier.
+// Tests gc/src/remembered_set.cpp and the inline barrier (internal/barrier.hpp): old-to-young
+// stores through Member survive minors; the verifier catches stores that bypass the barrier.
 #include <string>
 
 #include "test_support.hpp"

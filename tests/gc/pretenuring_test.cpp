@@ -1,5 +1,5 @@
-// Pretenuring: after a minor collection finds most of the nursery alive, allocation goes
-// straight to old space for a window, then the nursery is tried again.
+// Tests gc/src/pretenuring.cpp: after a minor collection finds most of the nursery alive,
+// allocation goes straight to old space for a window, then the nursery is tried again.
 #include <vector>
 
 #include "test_support.hpp"

@@ -1,4 +1,5 @@
-// Compaction: pinned objects stay, others move, values survive, memory is returned.
+// Tests gc/src/compaction.cpp: pinned objects stay, others move, values survive, memory is
+// returned.
 #include <vector>
 
 #include "test_support.hpp"
