@@ -28,13 +28,16 @@ struct Params {
   std::uint64_t ops = 10000000;
 };
 
-/// The work every variant does per operation, on the payload bytes it reads.
-std::uint64_t digest(const unsigned char* bytes, std::size_t n) {
+/// The work every variant does per operation, on the payload bytes it reads. Out of line,
+/// so that every variant runs the same machine code for it: inlined, the compiler's
+/// vectorisation of these loops followed inlining choices in the surrounding variant code
+/// and swung instruction counts by 20% (callgrind) with no change in the collector.
+[[gnu::noinline]] std::uint64_t digest(const unsigned char* bytes, std::size_t n) {
   std::uint64_t h = n;
   for (std::size_t i = 0; i < n; i += 8) h = h * 31 + bytes[i];
   return h;
 }
-void fill(unsigned char* bytes, std::size_t n, std::uint64_t key) {
+[[gnu::noinline]] void fill(unsigned char* bytes, std::size_t n, std::uint64_t key) {
   for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<unsigned char>(key + i);
 }
 

@@ -23,14 +23,15 @@ Nursery::InitResult Nursery::init(std::size_t eden_bytes, std::size_t survivor_b
   eden_bytes = align_up(eden_bytes, 4096);
   survivor_bytes = align_up(survivor_bytes, 4096);
   if (eden_bytes + 2 * survivor_bytes > kYoungSlotBytes) return InitResult::kTooLarge;
-  span_ = eden_bytes + 2 * survivor_bytes;
-  base_ = acquire_young_slot();
-  if (base_ == nullptr) return InitResult::kNoSlot;
-  if (!commit_young(base_, span_)) {
-    release_young_slot(base_);
-    base_ = nullptr;
+  std::size_t span = eden_bytes + 2 * survivor_bytes;
+  std::byte* base = acquire_young_slot();
+  if (base == nullptr) return InitResult::kNoSlot;
+  if (!commit_young(base, span)) {
+    release_young_slot(base);
     return InitResult::kNoMemory;
   }
+  base_ = base;  // only now: a nursery that failed to start contains nothing
+  span_ = span;
   eden_ = {base_, base_, base_ + eden_bytes};
   survivors_[0] = {eden_.end, eden_.end, eden_.end + survivor_bytes};
   survivors_[1] = {survivors_[0].end, survivors_[0].end, survivors_[0].end + survivor_bytes};

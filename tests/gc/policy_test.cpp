@@ -122,14 +122,28 @@ TEST_CASE("policy: fragmentation counts holes between objects, not the ends of p
   CHECK(policy.fragmentation(100, 800) == 0.0);
 }
 
-TEST_CASE("policy: within_limit") {
+TEST_CASE("policy: promotion need and the eden budget under a limit") {
+  using marrow::internal::kPageSize;
+  // Promotion needs new pages only beyond what old space can reuse, with an eighth more.
+  CHECK(HeapPolicy::promotion_need(0, 0) == 0);
+  CHECK(HeapPolicy::promotion_need(8000, 9000) == 0);
+  CHECK(HeapPolicy::promotion_need(8000, 8000) == kPageSize);  // 9000 > 8000 reusable
+  CHECK(HeapPolicy::promotion_need(kPageSize, 0) == 2 * kPageSize);
   marrow::Config cfg;
   HeapPolicy policy(cfg);
-  CHECK(policy.within_limit(SIZE_MAX / 2, SIZE_MAX / 2));  // no limit
+  constexpr std::size_t kEden = 4 * kMiB;
+  CHECK(policy.eden_budget(SIZE_MAX / 2, 0, 0, kEden, 0) == kEden);  // no limit: all of eden
   cfg.heap_limit_bytes = 10 * kMiB;
-  CHECK(policy.within_limit(9 * kMiB, kMiB));
-  CHECK_FALSE(policy.within_limit(9 * kMiB, kMiB + 1));
-  CHECK_FALSE(policy.within_limit(11 * kMiB, 0));
+  CHECK(policy.eden_budget(2 * kMiB, 0, 0, kEden, 0) == kEden);  // far below: all of eden
+  CHECK(policy.eden_budget(11 * kMiB, 0, 0, kEden, 0) == 0);     // over: nothing
+  // Close to the limit: what is left, less an eighth, less the survivors to be promoted.
+  std::size_t b = policy.eden_budget(9 * kMiB, 0, 64 << 10, kEden, 0);
+  CHECK(b < kMiB);
+  CHECK(HeapPolicy::promotion_need(b + (64 << 10), 0) <= kMiB);
+  CHECK(HeapPolicy::promotion_need(b + (64 << 10) + kPageSize, 0) > kMiB);  // and no more
+  // Reusable old space adds to the room; extra new pages take from it.
+  CHECK(policy.eden_budget(9 * kMiB, 0, 0, kEden, kMiB) > b);
+  CHECK(policy.eden_budget(9 * kMiB, kMiB, 0, kEden, 0) == 0);
 }
 
 TEST_CASE("a growth-triggered major keeps freed pages for regrowth; rt.collect returns them") {

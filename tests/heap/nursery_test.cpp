@@ -71,7 +71,7 @@ TEST_CASE("nursery: init lays out eden and two survivor spaces, rounded to 4 KiB
   run_in_child([](Failures& f) {
     NURSERY_EXPECT(f, young_slot_count() == 0);  // this child reserves the region itself
     Nursery n;
-    const bool n_ok = n.init(100000, 5000);
+    const bool n_ok = n.init(100000, 5000) == Nursery::InitResult::kOk;
     NURSERY_EXPECT(f, n_ok);
     if (!n_ok) return;
     const std::size_t eden = 102400, survivor = 8192;  // each rounded up to 4 KiB
@@ -103,7 +103,7 @@ TEST_CASE("nursery: init lays out eden and two survivor spaces, rounded to 4 KiB
 TEST_CASE("nursery: contains is exactly [eden start, end of survivor 1)") {
   run_in_child([](Failures& f) {
     Nursery n;
-    const bool n_ok = n.init(64 << 10, 16 << 10);
+    const bool n_ok = n.init(64 << 10, 16 << 10) == Nursery::InitResult::kOk;
     NURSERY_EXPECT(f, n_ok);
     if (!n_ok) return;
     std::byte* base = n.eden_start();
@@ -117,7 +117,7 @@ TEST_CASE("nursery: contains is exactly [eden start, end of survivor 1)") {
     NURSERY_EXPECT(f, !n.contains(nullptr));
     // A second nursery has its own slot: neither contains the other's objects.
     Nursery other;
-    const bool other_ok = other.init(64 << 10, 16 << 10);
+    const bool other_ok = other.init(64 << 10, 16 << 10) == Nursery::InitResult::kOk;
     NURSERY_EXPECT(f, other_ok);
     if (!other_ok) return;
     NURSERY_EXPECT(f, other.eden_start() != base);
@@ -130,7 +130,7 @@ TEST_CASE("nursery: contains is exactly [eden start, end of survivor 1)") {
 TEST_CASE("nursery: flip swaps from-space and to-space") {
   run_in_child([](Failures& f) {
     Nursery n;
-    const bool n_ok = n.init(64 << 10, 16 << 10);
+    const bool n_ok = n.init(64 << 10, 16 << 10) == Nursery::InitResult::kOk;
     NURSERY_EXPECT(f, n_ok);
     if (!n_ok) return;
     BumpRegion* from0 = &n.from_space();
@@ -157,7 +157,7 @@ TEST_CASE("nursery: destruction frees the slot; the next nursery there starts ze
     std::size_t span = 0;
     {
       Nursery a;
-      const bool a_ok = a.init(64 << 10, 16 << 10);
+      const bool a_ok = a.init(64 << 10, 16 << 10) == Nursery::InitResult::kOk;
       NURSERY_EXPECT(f, a_ok);
       if (!a_ok) return;
       first_base = a.eden_start();
@@ -165,7 +165,7 @@ TEST_CASE("nursery: destruction frees the slot; the next nursery there starts ze
       std::memset(first_base, 0xdb, span);
     }
     Nursery b;
-    const bool b_ok = b.init(64 << 10, 16 << 10);
+    const bool b_ok = b.init(64 << 10, 16 << 10) == Nursery::InitResult::kOk;
     NURSERY_EXPECT(f, b_ok);
     if (!b_ok) return;
     NURSERY_EXPECT(f, b.eden_start() == first_base);  // the lowest free slot: the same one
@@ -177,12 +177,13 @@ TEST_CASE("nursery: destruction frees the slot; the next nursery there starts ze
 TEST_CASE("nursery: init refuses a span larger than a young slot") {
   run_in_child([](Failures& f) {
     Nursery too_big;
-    NURSERY_EXPECT(f, !too_big.init(kYoungSlotBytes, 4096));
+    NURSERY_EXPECT(f, too_big.init(kYoungSlotBytes, 4096) == Nursery::InitResult::kTooLarge);
     NURSERY_EXPECT(f, too_big.eden_start() == nullptr);
-    NURSERY_EXPECT(f, !too_big.init(kYoungSlotBytes - 4096, 4096));  // 4 KiB over
+    NURSERY_EXPECT(f, too_big.init(kYoungSlotBytes - 4096, 4096) ==
+                          Nursery::InitResult::kTooLarge);  // 4 KiB over
     // No slot was taken: the next nursery gets the first one.
     Nursery n;
-    const bool n_ok = n.init(64 << 10, 16 << 10);
+    const bool n_ok = n.init(64 << 10, 16 << 10) == Nursery::InitResult::kOk;
     NURSERY_EXPECT(f, n_ok);
     if (!n_ok) return;
     NURSERY_EXPECT(f, n.base() == g_young.base);

@@ -13,6 +13,8 @@
 #include <vector>
 
 using marrow::Space;
+using marrow::internal::align_up;
+using marrow::internal::kOsPageSize;
 using marrow::internal::kPageMagic;
 using marrow::internal::kPageSize;
 using marrow::internal::kWordSize;
@@ -123,7 +125,11 @@ TEST_CASE("page provider: a run of several pages, and page_containing deep insid
   CHECK(run->kind == Space::kLarge);
   CHECK(run->magic == kPageMagic);
   CHECK(all_zero(run->area_start(), area_bytes(run)));
-  CHECK(provider.committed_bytes() == run->run_bytes);
+  // Charged what the object uses, to the OS page: the mapping's rest is never touched.
+  CHECK(provider.committed_bytes() == PageProvider::run_charge(area));
+  CHECK(PageProvider::run_charge(area) ==
+        align_up(Page::header_bytes(run->run_bytes) + area, kOsPageSize));
+  CHECK(PageProvider::run_charge(area) < run->run_bytes);
   std::byte* base = run->base();
   for (std::size_t offset : {std::size_t{0}, kPageSize - 1, kPageSize, kPageSize + 8,
                              2 * kPageSize + 12345, run->run_bytes - 1}) {
@@ -154,10 +160,14 @@ TEST_CASE("page provider: run sizes at the one-page boundary, and impossible siz
   REQUIRE(over != nullptr);
   CHECK(over->run_bytes == 2 * kPageSize);
   CHECK(area_bytes(over) >= one_page_area + kWordSize);
-  CHECK(provider.committed_bytes() == 3 * kPageSize);
+  const std::size_t charged =
+      PageProvider::run_charge(one_page_area) + PageProvider::run_charge(one_page_area + kWordSize);
+  CHECK(PageProvider::run_charge(one_page_area) == kPageSize);  // fills its page
+  CHECK(charged < 3 * kPageSize);  // the second run's second page is barely touched
+  CHECK(provider.committed_bytes() == charged);
   // A size whose run would overflow is refused, and nothing is counted.
   CHECK(provider.allocate_run(kOwner, Space::kLarge, SIZE_MAX - 100) == nullptr);
-  CHECK(provider.committed_bytes() == 3 * kPageSize);
+  CHECK(provider.committed_bytes() == charged);
   provider.free(fits);
   provider.free(over);
   CHECK(provider.committed_bytes() == 0);

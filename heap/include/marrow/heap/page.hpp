@@ -73,7 +73,9 @@ class PageProvider {
   PageProvider(const PageProvider&) = delete;
   PageProvider& operator=(const PageProvider&) = delete;
 
-  /// A zeroed, initialised page (run_bytes == kPageSize), or nullptr when the OS refuses.
+  /// An initialised page (run_bytes == kPageSize), or nullptr when the OS refuses. A fresh
+  /// mapping is all zero; a page reused from the cache has a zeroed descriptor and bitmap
+  /// but keeps old bytes in its object area (every caller formats what it uses).
   Page* allocate_page(void* owner, Space kind) noexcept;
   /// A run of at least `object_area_bytes` usable bytes for one large object, or nullptr.
   /// Always a fresh mapping, charged as committed only up to the end of the object (to
