@@ -161,6 +161,8 @@ Value Interp::eval(Value ast_in, Env* env_in) {
 
   // The frame: the form being evaluated and its environment, in Locals that the loop
   // re-points at each tail call (so a loop of a million tail calls uses two slots).
+  // Everything else a form needs lives in the helpers below, so that this function's
+  // native frame, one per level of mal recursion, stays small.
   marrow::HandleScope frame(rt_);
   Local<MalObj> ast = handle(ast_in.as<MalObj>());
   Local<Env> env = handle(env_in);
@@ -172,8 +174,6 @@ Value Interp::eval(Value ast_in, Env* env_in) {
     if (debug_eval_seen_) [[unlikely]]
       debug_print(Value::object(ast.get()), env.get());
 
-    // Continues the loop with `next` in `next_env`: a tail call.
-    Value next;
     switch (ast->tag) {
       case Tag::kSymbol:
         return lookup(static_cast<Name*>(ast.get()), env.get());
@@ -191,30 +191,16 @@ Value Interp::eval(Value ast_in, Env* env_in) {
     Special special = is_tag(head, Tag::kSymbol) ? head.as<Name>()->special : Special::kNone;
     if (special != Special::kNone && step_of(special) > step_) special = Special::kNone;
 
+    Value next;  // the form in tail position, evaluated by the next iteration
     switch (special) {
       case Special::kDef: {
         if (count != 3 || !is_tag(form()->at(1), Tag::kSymbol)) error("def!: (def! symbol value)");
         Value v = eval(form()->at(2), env.get());
         return define(env.get(), form()->at(1).as<Name>(), v);
       }
-
-      case Special::kLet: {
-        if (count != 3 || !is_seq(form()->at(1)) || form()->at(1).as<Seq>()->count % 2 != 0)
-          error("let*: (let* (symbol value ...) body)");
-        const std::uint32_t n = form()->at(1).as<Seq>()->count / 2;
-        Local<Env> inner = new_env(n);
-        inner->outer = env;
-        for (std::uint32_t i = 0; i < n; ++i) {
-          Seq* bindings = form()->at(1).as<Seq>();
-          if (!is_tag(bindings->at(2 * i), Tag::kSymbol)) error("let*: binding names are symbols");
-          Value v = eval(bindings->at(2 * i + 1), inner.get());
-          define(inner.get(), form()->at(1).as<Seq>()->at(2 * i).as<Name>(), v);
-        }
-        next = form()->at(2);
-        reseat(env, inner.get());
+      case Special::kLet:
+        next = eval_let(ast, env);
         break;
-      }
-
       case Special::kIf: {
         if (count < 3 || count > 4) error("if: (if test then else?)");
         Value test = eval(form()->at(1), env.get());
@@ -227,114 +213,40 @@ Value Interp::eval(Value ast_in, Env* env_in) {
         }
         break;
       }
-
-      case Special::kFn: {
-        if (count != 3 || !is_seq(form()->at(1))) error("fn*: (fn* (params) body)");
-        Local<Fn> f = new_fn();
-        Seq* params = form()->at(1).as<Seq>();
-        std::uint32_t nfixed = params->count;
-        for (std::uint32_t i = 0; i < params->count; ++i) {
-          Value p = params->at(i);
-          if (!is_tag(p, Tag::kSymbol)) error("fn*: parameters are symbols");
-          if (p.as<Name>() == names_.debug_eval) debug_eval_seen_ = true;
-          if (p.as<Name>() == names_.amp) {
-            if (i + 2 != params->count || !is_tag(params->at(i + 1), Tag::kSymbol))
-              error("fn*: & is followed by one symbol");
-            nfixed = i;
-            f->variadic = true;
-            break;
-          }
-        }
-        f->nfixed = nfixed;
-        f->params = params;
-        f->body = form()->at(2);
-        f->env = env;
-        return Value::object(f.get());
-      }
-
+      case Special::kFn:
+        return eval_fn(ast, env);
       case Special::kDo: {
         if (count == 1) return Value::nil();
         for (std::uint32_t i = 1; i + 1 < count; ++i) eval(form()->at(i), env.get());
         next = form()->at(count - 1);
         break;
       }
-
       case Special::kQuote:
         if (count != 2) error("quote: (quote form)");
         return form()->at(1);
-
       case Special::kQuasiquote:
         if (count != 2) error("quasiquote: (quasiquote form)");
         next = quasiquote(form()->at(1));
         break;
-
-      case Special::kDefmacro: {
-        if (count != 3 || !is_tag(form()->at(1), Tag::kSymbol))
-          error("defmacro!: (defmacro! symbol function)");
-        Value* base = sp_;
-        push(eval(form()->at(2), env.get()));
-        if (!is_tag(base[0], Tag::kFn)) error("defmacro!: the value must be a function");
-        // A copy: the function itself must stay a function.
-        Local<Fn> m = new_fn();
-        Fn* f = base[0].as<Fn>();
-        m->is_macro = true;
-        m->variadic = f->variadic;
-        m->nfixed = f->nfixed;
-        m->params = f->params;
-        m->body = f->body;
-        m->env = f->env;
-        pop_to(base);
-        return define(env.get(), form()->at(1).as<Name>(), Value::object(m.get()));
-      }
-
+      case Special::kDefmacro:
+        return eval_defmacro(ast, env);
       case Special::kTry: {
-        if (count != 2 && count != 3) error("try*: (try* form (catch* symbol handler))");
-        Value* base = sp_;
-        Value exc;
-        try {
-          return eval(form()->at(1), env.get());
-        } catch (const MalThrow&) {
-          exc = take_exception();
-        } catch (const StackOverflow&) {
-          exc = stack_overflow_value();
-        } catch (const std::bad_alloc&) {  // marrow::OutOfMemory: the heap limit
-          exc = out_of_memory_value();
-        } catch (const std::length_error&) {  // marrow::InvalidSize: no heap holds that
-          exc = out_of_memory_value();
-        }
-        // The Locals of the frames the exception left were released as it unwound; the
-        // value stack is reset here.
-        pop_to(base);
-        Value clause = count == 3 ? form()->at(2) : Value::nil();
-        if (!is_tag(clause, Tag::kList) || clause.as<Seq>()->count != 3 ||
-            clause.as<Seq>()->at(0) != Value::object(names_.catch_) ||
-            !is_tag(clause.as<Seq>()->at(1), Tag::kSymbol))
-          throw_value(exc);
-        push(exc);
-        Local<Env> handler = new_env(1);
-        handler->outer = env;
-        define(handler.get(), form()->at(2).as<Seq>()->at(1).as<Name>(), base[0]);
-        pop_to(base);
-        next = form()->at(2).as<Seq>()->at(2);
-        reseat(env, handler.get());
+        bool tail = false;
+        next = eval_try(ast, env, tail);
+        if (!tail) return next;
         break;
       }
-
       case Special::kNone: {
         // Application: evaluate the operator, then (unless it is a macro) the operands
         // onto the value stack, where a builtin reads them and a closure binds them.
         Value* base = sp_;
         push(eval(head, env.get()));
-        Value f = base[0];
-        if (is_tag(f, Tag::kFn) && f.as<Fn>()->is_macro) {
-          Seq* l = form();
-          for (std::uint32_t i = 1; i < count; ++i) push(l->at(i));
-          next = apply(base + 1, count - 1);
-          pop_to(base);
+        if (is_tag(base[0], Tag::kFn) && base[0].as<Fn>()->is_macro) {
+          next = expand_macro(ast, base);
           break;
         }
         for (std::uint32_t i = 1; i < count; ++i) push(eval(form()->at(i), env.get()));
-        f = base[0];
+        Value f = base[0];
         if (is_tag(f, Tag::kBuiltin)) {
           Value result = f.as<Builtin>()->fn(*this, base + 1, count - 1);
           pop_to(base);
@@ -356,6 +268,115 @@ Value Interp::eval(Value ast_in, Env* env_in) {
     }
     reseat(ast, next.as<MalObj>());
   }
+}
+
+Value Interp::eval_let(Local<MalObj> ast, Local<Env>& env) {
+  // (let* (name value ...) body): a new frame sized for the bindings; body in tail position.
+  auto form = [&] { return static_cast<Seq*>(ast.get()); };
+  if (form()->count != 3 || !is_seq(form()->at(1)) || form()->at(1).as<Seq>()->count % 2 != 0)
+    error("let*: (let* (symbol value ...) body)");
+  const std::uint32_t n = form()->at(1).as<Seq>()->count / 2;
+  Local<Env> inner = new_env(n);
+  inner->outer = env;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    Seq* bindings = form()->at(1).as<Seq>();
+    if (!is_tag(bindings->at(2 * i), Tag::kSymbol)) error("let*: binding names are symbols");
+    Value v = eval(bindings->at(2 * i + 1), inner.get());
+    define(inner.get(), form()->at(1).as<Seq>()->at(2 * i).as<Name>(), v);
+  }
+  reseat(env, inner.get());
+  return form()->at(2);
+}
+
+Value Interp::eval_fn(Local<MalObj> ast, Local<Env> env) {
+  // (fn* (params) body): the closure keeps the parameter list of the form itself.
+  auto form = [&] { return static_cast<Seq*>(ast.get()); };
+  if (form()->count != 3 || !is_seq(form()->at(1))) error("fn*: (fn* (params) body)");
+  Local<Fn> f = new_fn();
+  Seq* params = form()->at(1).as<Seq>();
+  std::uint32_t nfixed = params->count;
+  for (std::uint32_t i = 0; i < params->count; ++i) {
+    Value p = params->at(i);
+    if (!is_tag(p, Tag::kSymbol)) error("fn*: parameters are symbols");
+    if (p.as<Name>() == names_.debug_eval) debug_eval_seen_ = true;
+    if (p.as<Name>() == names_.amp) {
+      if (i + 2 != params->count || !is_tag(params->at(i + 1), Tag::kSymbol))
+        error("fn*: & is followed by one symbol");
+      nfixed = i;
+      f->variadic = true;
+      break;
+    }
+  }
+  f->nfixed = nfixed;
+  f->params = params;
+  f->body = form()->at(2);
+  f->env = env;
+  return Value::object(f.get());
+}
+
+Value Interp::eval_defmacro(Local<MalObj> ast, Local<Env> env) {
+  auto form = [&] { return static_cast<Seq*>(ast.get()); };
+  if (form()->count != 3 || !is_tag(form()->at(1), Tag::kSymbol))
+    error("defmacro!: (defmacro! symbol function)");
+  Value* base = sp_;
+  push(eval(form()->at(2), env.get()));
+  if (!is_tag(base[0], Tag::kFn)) error("defmacro!: the value must be a function");
+  // A copy: the function itself must stay a function.
+  Local<Fn> m = new_fn();
+  Fn* f = base[0].as<Fn>();
+  m->is_macro = true;
+  m->variadic = f->variadic;
+  m->nfixed = f->nfixed;
+  m->params = f->params;
+  m->body = f->body;
+  m->env = f->env;
+  pop_to(base);
+  return define(env.get(), form()->at(1).as<Name>(), Value::object(m.get()));
+}
+
+Value Interp::eval_try(Local<MalObj> ast, Local<Env>& env, bool& tail) {
+  // (try* form (catch* name handler)): the handler is in tail position, the form is not.
+  auto form = [&] { return static_cast<Seq*>(ast.get()); };
+  const std::uint32_t count = form()->count;
+  if (count != 2 && count != 3) error("try*: (try* form (catch* symbol handler))");
+  Value* base = sp_;
+  Value exc;
+  try {
+    return eval(form()->at(1), env.get());
+  } catch (const MalThrow&) {
+    exc = take_exception();
+  } catch (const StackOverflow&) {
+    exc = stack_overflow_value();
+  } catch (const std::bad_alloc&) {  // marrow::OutOfMemory: the heap limit
+    exc = out_of_memory_value();
+  } catch (const std::length_error&) {  // marrow::InvalidSize: no heap holds that
+    exc = out_of_memory_value();
+  }
+  // The Locals of the frames the exception left were released as it unwound (their
+  // HandleScopes are destructors); the value stack is reset here.
+  pop_to(base);
+  Value clause = count == 3 ? form()->at(2) : Value::nil();
+  if (!is_tag(clause, Tag::kList) || clause.as<Seq>()->count != 3 ||
+      clause.as<Seq>()->at(0) != Value::object(names_.catch_) ||
+      !is_tag(clause.as<Seq>()->at(1), Tag::kSymbol))
+    throw_value(exc);
+  push(exc);
+  Local<Env> handler = new_env(1);
+  handler->outer = env;
+  define(handler.get(), form()->at(2).as<Seq>()->at(1).as<Name>(), base[0]);
+  pop_to(base);
+  reseat(env, handler.get());
+  tail = true;
+  return form()->at(2).as<Seq>()->at(2);
+}
+
+Value Interp::expand_macro(Local<MalObj> ast, Value* base) {
+  // The macro is base[0]; its arguments are the form's operands, unevaluated.
+  Seq* l = static_cast<Seq*>(ast.get());
+  for (std::uint32_t i = 1; i < l->count; ++i) push(l->at(i));
+  Value expansion = apply(base + 1, l->count - 1);
+  pop_to(base);
+  return expansion;
 }
 
 Value Interp::eval_collection(Local<MalObj> form, Local<Env> env) {

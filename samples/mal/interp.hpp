@@ -195,6 +195,13 @@ class Interp final : public marrow::RootSource {
   Value lookup(Name* name, Env* env);
   void debug_print(Value ast, Env* env);
   Value eval_collection(Local<MalObj> form, Local<Env> env);
+  // The special forms that need more than a few locals, out of eval's frame. Those with a
+  // body in tail position return it and re-point `env`.
+  [[gnu::noinline]] Value eval_let(Local<MalObj> ast, Local<Env>& env);
+  [[gnu::noinline]] Value eval_fn(Local<MalObj> ast, Local<Env> env);
+  [[gnu::noinline]] Value eval_defmacro(Local<MalObj> ast, Local<Env> env);
+  [[gnu::noinline]] Value eval_try(Local<MalObj> ast, Local<Env>& env, bool& tail);
+  [[gnu::noinline]] Value expand_macro(Local<MalObj> ast, Value* base);
   Value quasiquote(Value ast);
   Value qq_list(Value* seq);
 

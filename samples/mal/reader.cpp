@@ -1,8 +1,11 @@
-// The reader: mal text to mal values. Each form read is pushed on the interpreter's
-// value stack (a root) at once, and a collection is built from the stack when its
-// closing bracket arrives, so no partly built value is ever out of the collector's sight.
+// The reader: mal text to mal values, without recursion. Each form read is pushed on the
+// interpreter's value stack (a root) at once, and a collection is built from the stack
+// when its closing bracket arrives, so no partly built value is out of the collector's
+// sight, and nesting depth costs no native stack.
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "interp.hpp"
 
@@ -42,105 +45,119 @@ class Reader {
     }
   }
 
-  /// Reads one form and pushes it.
+  /// Reads one form and pushes it. Iterative: nesting costs an entry in `open_`, not a
+  /// native stack frame, so no input can overflow the C++ stack here.
   void read_form() {
-    Interp::check_stack();  // nesting depth is bounded by the native stack, not a count
-    marrow::HandleScope scope(in_.runtime());
-    if (!at_form()) in_.error("unexpected EOF while reading a form");
-    char c = text_[pos_];
-    switch (c) {
-      case '(':
-        ++pos_;
-        return read_seq(Tag::kList, ')');
-      case '[':
-        ++pos_;
-        return read_seq(Tag::kVector, ']');
-      case '{':
-        ++pos_;
-        return read_map();
-      case ')':
-      case ']':
-      case '}':
-        in_.error(std::string("unbalanced input: unexpected '") + c + "'");
-      case '\'':
-        ++pos_;
-        return read_wrapped("quote");
-      case '`':
-        ++pos_;
-        return read_wrapped("quasiquote");
-      case '@':
-        ++pos_;
-        return read_wrapped("deref");
-      case '~':
-        ++pos_;
-        if (pos_ < text_.size() && text_[pos_] == '@') {
-          ++pos_;
-          return read_wrapped("splice-unquote");
-        }
-        return read_wrapped("unquote");
-      case '^': {  // ^meta form => (with-meta form meta)
-        ++pos_;
-        Value* base = in_.sp();
-        in_.push(Value::object(in_.names().with_meta));
-        read_form();  // the metadata, at base[1]
-        read_form();  // the form, at base[2]
-        std::swap(base[1], base[2]);
-        Local<Seq> s = in_.new_seq(Tag::kList, base, 3);
-        in_.pop_to(base);
-        in_.push(Value::object(s.get()));
-        return;
+    for (;;) {
+      marrow::HandleScope scope(in_.runtime());  // the Locals of one token
+      if (!at_form()) {
+        if (open_.empty()) in_.error("unexpected EOF while reading a form");
+        if (open_.back().close != 0)
+          in_.error(std::string("unbalanced input: expected '") + open_.back().close +
+                    "', got EOF");
+        in_.error("unbalanced input: unexpected EOF after a reader macro");
       }
-      case '"':
-        return read_string();
-      default:
-        return read_atom();
+      char c = text_[pos_++];
+      switch (c) {
+        case '(':
+          open(Tag::kList, ')');
+          continue;
+        case '[':
+          open(Tag::kVector, ']');
+          continue;
+        case '{':
+          open(Tag::kMap, '}');
+          continue;
+        case ')':
+        case ']':
+        case '}':
+          if (open_.empty() || open_.back().close != c)
+            in_.error(std::string("unbalanced input: unexpected '") + c + "'");
+          close();
+          break;
+        case '\'':
+          wrap("quote");
+          continue;
+        case '`':
+          wrap("quasiquote");
+          continue;
+        case '@':
+          wrap("deref");
+          continue;
+        case '~':
+          if (pos_ < text_.size() && text_[pos_] == '@') {
+            ++pos_;
+            wrap("splice-unquote");
+          } else {
+            wrap("unquote");
+          }
+          continue;
+        case '^':  // ^meta form => (with-meta form meta): two forms follow
+          open_.push_back(Open{in_.sp(), 0, Tag::kList, 2});
+          in_.push(Value::object(in_.names().with_meta));
+          continue;
+        case '"':
+          --pos_;
+          read_string();
+          break;
+        default:
+          --pos_;
+          read_atom();
+          break;
+      }
+      // A form is complete: it completes the reader macros waiting for it, if any.
+      while (!open_.empty() && open_.back().close == 0 &&
+             in_.sp() - open_.back().base == 1 + open_.back().forms) {
+        Open o = open_.back();
+        open_.pop_back();
+        if (o.forms == 2) std::swap(o.base[1], o.base[2]);  // ^meta form
+        Local<Seq> s = in_.new_seq(Tag::kList, o.base, 1 + o.forms);
+        in_.pop_to(o.base);
+        in_.push(Value::object(s.get()));
+      }
+      if (open_.empty()) return;
     }
   }
 
  private:
-  void read_seq(Tag tag, char close) {
-    Value* base = in_.sp();
-    for (;;) {
-      if (!at_form()) in_.error(std::string("unbalanced input: expected '") + close + "', got EOF");
-      if (text_[pos_] == close) {
-        ++pos_;
-        break;
-      }
-      read_form();
-    }
-    std::size_t n = in_.sp() - base;
-    Local<Seq> s = in_.new_seq(tag, base, static_cast<std::uint32_t>(n));
-    in_.pop_to(base);
-    in_.push(Value::object(s.get()));
+  /// An unfinished form: a collection waiting for `close`, or (close == 0) a reader
+  /// macro waiting for `forms` more forms. Its elements so far are on the value stack
+  /// from `base` (which is stable: the value stack never moves).
+  struct Open {
+    Value* base;
+    char close;
+    Tag tag;
+    int forms;
+  };
+  // A bound on nesting that keeps `open_` at 64 MiB; deeper input is a mal error.
+  static constexpr std::size_t kMaxNesting = std::size_t{4} << 20;
+
+  void open(Tag tag, char close) {
+    if (open_.size() >= kMaxNesting) in_.error("input nested too deeply");
+    open_.push_back(Open{in_.sp(), close, tag, 0});
   }
 
-  void read_map() {
-    Value* base = in_.sp();
-    for (;;) {
-      if (!at_form()) in_.error("unbalanced input: expected '}', got EOF");
-      if (text_[pos_] == '}') {
-        ++pos_;
-        break;
-      }
-      read_form();
-    }
-    std::size_t n = in_.sp() - base;
-    if (n % 2 != 0) in_.error("a map literal needs an even number of forms");
-    Value none = Value::nil();
-    Local<Map> m = map_assoc(in_, &none, base, static_cast<std::uint32_t>(n / 2));
-    in_.pop_to(base);
-    in_.push(Value::object(m.get()));
+  void wrap(const char* symbol) {
+    if (open_.size() >= kMaxNesting) in_.error("input nested too deeply");
+    open_.push_back(Open{in_.sp(), 0, Tag::kList, 1});
+    in_.push(Value::object(in_.intern(Tag::kSymbol, symbol).get()));
   }
 
-  /// 'x => (quote x), and the other reader macros of one form.
-  void read_wrapped(const char* symbol) {
-    Value* base = in_.sp();
-    Local<Name> name = in_.intern(Tag::kSymbol, symbol);
-    in_.push(Value::object(name.get()));
-    read_form();
-    Local<Seq> s = in_.new_seq(Tag::kList, base, 2);
-    in_.pop_to(base);
-    in_.push(Value::object(s.get()));
+  void close() {
+    Open o = open_.back();
+    open_.pop_back();
+    std::size_t n = in_.sp() - o.base;
+    Value result;
+    if (o.tag == Tag::kMap) {
+      if (n % 2 != 0) in_.error("a map literal needs an even number of forms");
+      Value none = Value::nil();
+      result =
+          Value::object(map_assoc(in_, &none, o.base, static_cast<std::uint32_t>(n / 2)).get());
+    } else {
+      result = Value::object(in_.new_seq(o.tag, o.base, static_cast<std::uint32_t>(n)).get());
+    }
+    in_.pop_to(o.base);
+    in_.push(result);
   }
 
   void read_string() {
@@ -184,6 +201,7 @@ class Reader {
   Interp& in_;
   std::string_view text_;
   std::size_t pos_ = 0;
+  std::vector<Open> open_;
 };
 
 }  // namespace

@@ -34,7 +34,10 @@ enum class Tag : std::uint8_t {
 
 /// Base of every mal object: the tag that says which mal type it is. marrow keeps its own
 /// type index in the header, but that is not public; one byte of our own is simpler.
-struct MalObj : marrow::Object {
+/// alignas(8) makes every sizeof a multiple of 8, so trailing storage (which starts at
+/// sizeof(T)) is 8-byte aligned: the remembered set tracks slots by aligned word, and a
+/// misaligned Member is remembered as the wrong word.
+struct alignas(8) MalObj : marrow::Object {
   explicit MalObj(Tag t) : tag(t) {}
   Tag tag;
 };
@@ -309,5 +312,9 @@ struct Env : MalObj {
   Member<Env> outer;
   Member<EnvTable> table;
 };
+
+// Trailing storage starts at sizeof(T): it must be 8-byte aligned (see MalObj).
+static_assert(sizeof(Str) % 8 == 0 && sizeof(Name) % 8 == 0 && sizeof(Seq) % 8 == 0);
+static_assert(sizeof(Map) % 8 == 0 && sizeof(Env) % 8 == 0 && sizeof(EnvTable) % 8 == 0);
 
 }  // namespace mal
