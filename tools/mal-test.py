@@ -14,7 +14,8 @@ mal/stepA_mal.mal: upstream excludes step 5 for mal, host dependent), upstream (
 on mal/stepN, N in what mal/ provides), own (DIR/*.mal). --args go to every run;
 --self-hosted-args replace them for the two self-hosted sets. A test file may add
 arguments with a line `;;; mal-args: ...`, and replace --args in a stress run
-(--stress) with `;;; mal-stress-args: ...`."""
+(--stress) with `;;; mal-stress-args: ...` (without --verify-heap if --no-verify).
+Pass arguments that start with dashes as --args=... ."""
 import argparse
 import concurrent.futures
 import os
@@ -33,6 +34,8 @@ p.add_argument("--args", default="")
 p.add_argument("--self-hosted-args", default=None)
 p.add_argument("--own", default=None)
 p.add_argument("--stress", action="store_true")
+p.add_argument("--no-verify", action="store_true",
+               help="drop --verify-heap from the files' mal-stress-args (ASan runs)")
 p.add_argument("--timeout", type=int, default=120, help="runtest.py's per-test timeout")
 opts = p.parse_args()
 
@@ -88,6 +91,8 @@ for s in opts.sets or ["steps", "self-hosted", "upstream", "own"]:
             extra = sum((m.split() for m in re.findall(r"^;;; mal-args:(.*)$", text, re.M)), [])
             stress = re.findall(r"^;;; mal-stress-args:(.*)$", text, re.M)
             args = stress[0].split() if opts.stress and stress else base_args
+            if opts.no_verify:
+                args = [a for a in args if a != "--verify-heap"]
             jobs.append((f"samples/mal/tests/{f[:-4]}", path, [mal] + args + extra))
     else:
         sys.exit(f"mal-test.py: unknown set {s}")

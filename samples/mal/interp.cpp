@@ -76,6 +76,8 @@ Interp::Interp(const marrow::Config& config, int step) : rt_(config), step_(step
   sp_ = stack_base_;
   stack_end_ = stack_base_ + kValueStackSlots;
   rt_.add_root_source(this);
+  rt_.set_near_heap_limit_callback(
+      [this](std::size_t limit, std::size_t needed) { return lend_headroom(limit, needed); });
 
   marrow::HandleScope scope(rt_);
   // Every raw pointer below is stored into a root (names_, repl_env_, oom_string_) before
@@ -112,6 +114,17 @@ Interp::Interp(const marrow::Config& config, int step) : rt_(config), step_(step
 Interp::~Interp() {
   rt_.remove_root_source(this);
   std::free(stack_base_);
+}
+
+std::size_t Interp::lend_headroom(std::size_t limit, std::size_t needed) {
+  // `needed` is the heap size the allocation requires (committed bytes plus its own),
+  // not the shortfall.
+  std::size_t shortfall = needed > limit ? needed - limit : 0;
+  std::size_t extra = shortfall > kLoanBytes ? shortfall : kLoanBytes;
+  if (!loan_armed_ || loaned_ + extra > kMaxLoanBytes) return 0;  // 0: out of memory
+  loan_armed_ = false;
+  loaned_ += extra;
+  return limit + extra;
 }
 
 Name* Interp::intern_special(std::string_view text, Special s) {

@@ -149,6 +149,11 @@ class Interp final : public marrow::RootSource {
   /// The string "Out of memory", allocated at startup: a heap-limit error must not need
   /// a fresh allocation to be reported.
   Value out_of_memory_value() const { return Value::object(oom_string_); }
+  /// After an out-of-memory reached the REPL: lets the next line exceed the heap limit by
+  /// a little (see lend_headroom), so that a program whose data still fills the heap can
+  /// run the line that drops it; `disarm` when that line is done.
+  void arm_heap_loan() { loan_armed_ = true; }
+  void disarm_heap_loan() { loan_armed_ = false; }
   Value stack_overflow_value() const { return Value::object(overflow_string_); }
 
   /// Fails with a mal error when the native stack is nearly used up (deep recursion in
@@ -219,6 +224,15 @@ class Interp final : public marrow::RootSource {
   Str* overflow_string_ = nullptr;
   std::vector<Name*> special_names_;  // rooted: their Name::special must not be lost
   bool debug_eval_seen_ = false;
+  // The heap-limit loan: marrow has no call to change the limit, only the near-limit
+  // callback, which may raise it (for good). While armed, the next time the limit is hit
+  // it is raised by kLoanBytes (or the shortfall, if more), at most kMaxLoanBytes in
+  // all: a bounded reserve for recovering, not a way around the limit.
+  static constexpr std::size_t kLoanBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kMaxLoanBytes = std::size_t{4} << 20;
+  std::size_t lend_headroom(std::size_t limit, std::size_t needed);
+  bool loan_armed_ = false;
+  std::size_t loaned_ = 0;
   static inline char* stack_limit_ = nullptr;
 };
 

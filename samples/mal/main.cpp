@@ -108,6 +108,7 @@ bool guarded(mal::Interp& in, Body body) {
   try {
     body();
     in.pop_to(base);
+    in.disarm_heap_loan();
     return true;
   } catch (const mal::MalThrow&) {
     exc = in.take_exception();
@@ -115,6 +116,7 @@ bool guarded(mal::Interp& in, Body body) {
     exc = in.stack_overflow_value();
   } catch (const std::bad_alloc&) {
     exc = in.out_of_memory_value();
+    in.arm_heap_loan();  // the next line may need a little memory to drop the data
   } catch (const std::length_error&) {
     exc = in.out_of_memory_value();
   }
