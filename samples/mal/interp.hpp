@@ -162,8 +162,8 @@ class Interp final : public marrow::RootSource {
     if (reinterpret_cast<char*>(__builtin_frame_address(0)) < stack_limit_) [[unlikely]]
       stack_overflow();
   }
-  /// Sets the lowest usable stack address for check_stack (keeps `margin` bytes spare for
-  /// reporting the error). Called on the interpreter's thread.
+  /// Sets the lowest stack address check_stack lets eval reach (the caller leaves a
+  /// margin below it for reporting the error). Called on the interpreter's thread.
   static void set_stack_limit(char* lowest_usable) { stack_limit_ = lowest_usable; }
 
   // ---- Well-known names (rooted, so comparing with them is comparing pointers) --------

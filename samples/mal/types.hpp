@@ -252,9 +252,10 @@ struct EnvTable : MalObj {
   }
   void trace(marrow::Tracer& t) {
     Binding* b = slots();
+    const bool named = t.wants_edge_names();  // `fib in MalEnvTable` in heap snapshots
     for (std::uint32_t i = 0; i < capacity; ++i) {
       t.visit(b[i].name);
-      t.visit(b[i].value);
+      t.visit(b[i].value, named && b[i].name ? b[i].name->chars() : nullptr);
     }
   }
   Binding* find(Name* n) {
