@@ -24,8 +24,10 @@ int step_of(Special s) {
       return 4;
     case Special::kQuote:
     case Special::kQuasiquote:
+    case Special::kQuasiquoteExpand:
       return 7;
     case Special::kDefmacro:
+    case Special::kMacroexpand:
       return 8;
     case Special::kTry:
       return 9;
@@ -230,6 +232,12 @@ Value Interp::eval(Value ast_in, Env* env_in) {
         break;
       case Special::kDefmacro:
         return eval_defmacro(ast, env);
+      case Special::kQuasiquoteExpand:
+        if (count != 2) error("quasiquoteexpand: (quasiquoteexpand form)");
+        return quasiquote(form()->at(1));
+      case Special::kMacroexpand:
+        if (count != 2) error("macroexpand: (macroexpand form)");
+        return macroexpand(form()->at(1), env);
       case Special::kTry: {
         bool tail = false;
         next = eval_try(ast, env, tail);
@@ -368,6 +376,27 @@ Value Interp::eval_try(Local<MalObj> ast, Local<Env>& env, bool& tail) {
   reseat(env, handler.get());
   tail = true;
   return form()->at(2).as<Seq>()->at(2);
+}
+
+Value Interp::macroexpand(Value form, Local<Env> env) {
+  // Expands while the form is a call of a macro; the result is not evaluated.
+  Value* base = sp_;
+  push(form);
+  for (;;) {
+    marrow::HandleScope scope(rt_);
+    Value f = base[0];
+    if (!is_tag(f, Tag::kList) || f.as<Seq>()->count == 0 ||
+        !is_tag(f.as<Seq>()->at(0), Tag::kSymbol))
+      break;
+    Binding* b = env->find(f.as<Seq>()->at(0).as<Name>());
+    if (b == nullptr || !is_tag(b->value.get(), Tag::kFn) || !b->value.get().as<Fn>()->is_macro)
+      break;
+    push(b->value.get());
+    base[0] = expand_macro(handle(base[0].as<MalObj>()), base + 1);
+  }
+  Value result = base[0];
+  pop_to(base);
+  return result;
 }
 
 Value Interp::expand_macro(Local<MalObj> ast, Value* base) {

@@ -106,6 +106,8 @@ Interp::Interp(const marrow::Config& config, int step) : rt_(config), step_(step
   special_names_.push_back(intern_special("do", Special::kDo));
   special_names_.push_back(intern_special("defmacro!", Special::kDefmacro));
   special_names_.push_back(intern_special("try*", Special::kTry));
+  special_names_.push_back(intern_special("macroexpand", Special::kMacroexpand));
+  special_names_.push_back(intern_special("quasiquoteexpand", Special::kQuasiquoteExpand));
 
   repl_env_ = new_env(0).get();
   define_builtins();

@@ -207,6 +207,7 @@ class Interp final : public marrow::RootSource {
   [[gnu::noinline]] Value eval_defmacro(Local<MalObj> ast, Local<Env> env);
   [[gnu::noinline]] Value eval_try(Local<MalObj> ast, Local<Env>& env, bool& tail);
   [[gnu::noinline]] Value expand_macro(Local<MalObj> ast, Value* base);
+  [[gnu::noinline]] Value macroexpand(Value form, Local<Env> env);
   Value quasiquote(Value ast);
   Value qq_list(Value* seq);
 

@@ -91,6 +91,8 @@ enum class Special : std::uint8_t {
   kQuasiquote,
   kDefmacro,
   kTry,
+  kMacroexpand,       // (macroexpand form): the process guide's older step 8
+  kQuasiquoteExpand,  // (quasiquoteexpand form): its older step 7
 };
 
 /// A symbol or a keyword (tag kSymbol / kKeyword): interned, so two names are equal iff
