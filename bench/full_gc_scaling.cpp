@@ -36,7 +36,7 @@ marrow::Local<TreeNode> build(marrow::Runtime& rt, int depth) {
 
 /// Median and minimum of `repeats` major-collection pauses with `mib` MiB live.
 std::pair<double, double> measure(unsigned threads, std::size_t mib, int repeats) {
-  marrow::Config cfg;
+  marrow::Config cfg = marrow::Config::from_env();  // MARROW_TRACE_GC=1 shows the phases
   cfg.gc_threads = threads;
   marrow::Runtime rt(cfg);
   marrow::HandleScope scope(rt);

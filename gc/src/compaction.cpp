@@ -44,6 +44,7 @@ void Compactor::plan() {
         cursor_ = candidates_[++cursor_page_]->area_start();
       }
       saved_.push_back(h & ~kMarkBit);
+      live_bytes_ += size;
       *reinterpret_cast<HeaderWord*>(p) = reinterpret_cast<HeaderWord>(cursor_) | kForwardedBit;
       if (cursor_ != p) stats.bytes_moved += size;
       cursor_ += size;
@@ -97,6 +98,7 @@ std::size_t Compactor::move() {
   }
   Sweeper sweeper(heap_);
   for (Page* page : pinned_) sweeper.sweep_page(page);
+  live_bytes_ += sweeper.live_bytes();
   return tails + sweeper.page_tails();
 }
 

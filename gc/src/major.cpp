@@ -34,6 +34,7 @@ class MajorCollector {
     h.provider_.set_reserve(~std::size_t{0});  // trimmed below, once the next trigger is known
     MajorOutcome outcome(h.finalization_);
     std::size_t page_tails;
+    std::size_t old_live;  // exact, from the sweep or the compaction
     if (compact) {
       h.enter_phase(GcPhase::kCompact);
       Compactor compactor(h);
@@ -43,6 +44,7 @@ class MajorCollector {
       h.enter_phase(GcPhase::kCompact);
       compactor.update_references();
       page_tails = compactor.move();
+      old_live = compactor.live_bytes();
       h.enter_phase(GcPhase::kSweep);
     } else {
       process_weak_references(h, outcome);
@@ -50,10 +52,10 @@ class MajorCollector {
       Sweeper sweeper(h);
       sweeper.sweep_old_space();
       page_tails = sweeper.page_tails();
+      old_live = sweeper.live_bytes();
     }
     Sweeper(h).sweep_large_objects();
     // 5. Size the next trigger from what survived; keep pages for the growth it allows.
-    std::size_t old_live = census.live_bytes;
     h.events_.stats().bytes_freed += old_before > old_live ? old_before - old_live : 0;
     h.old_.set_allocated_bytes(old_live);
     h.policy_.record_sweep(compact, h.old_.free_list_bytes(), page_tails);

@@ -112,19 +112,32 @@ class ParallelMarker final : public Tracer {
 
   void mark(Object* p) {
     std::atomic_ref<HeaderWord> header(*header_of(p));
-    if (header.load(std::memory_order_relaxed) & kMarkBit) return;
+    HeaderWord h = header.load(std::memory_order_relaxed);
+    if (h & kMarkBit) return;
     Page* page = Page::of(p);
     if (page->kind == Space::kImmortal) return;  // always live, traced as roots
-    HeaderWord h = header.fetch_or(kMarkBit, std::memory_order_relaxed);
-    if (h & kMarkBit) return;  // another worker won
-    std::atomic_ref<std::size_t>(page->live_bytes)
-        .fetch_add(header_size_bytes(h), std::memory_order_relaxed);
+    // A plain (relaxed) store, not a fetch-or: during marking only markers write headers,
+    // and only this bit, so two racing markers store the same word. The rare loser of such
+    // a race scans the object a second time (harmless) and counts it twice in its page's
+    // live bytes, an estimate the sweep replaces with exact figures.
+    header.store(h | kMarkBit, std::memory_order_relaxed);
+    count_live(page, header_size_bytes(h));
     if (type_info(header_type(h)).trace == nullptr) return;
     if (stack_.size() >= limit_) {
       shared_.overflowed.store(true, std::memory_order_relaxed);
       return;
     }
     stack_.push_back(p);
+  }
+
+  /// Flushes the live bytes counted for the last page (objects of one page tend to be
+  /// marked together: one atomic add per run of them).
+  void flush_live() {
+    if (live_page_ != nullptr)
+      std::atomic_ref<std::size_t>(live_page_->live_bytes)
+          .fetch_add(live_pending_, std::memory_order_relaxed);
+    live_page_ = nullptr;
+    live_pending_ = 0;
   }
 
   void work() {
@@ -136,9 +149,13 @@ class ParallelMarker final : public Tracer {
         trace_object(p, header_type(h), *this);
         if (stack_.size() >= 2 * kShareChunk &&
             shared_.chunk_count.load(std::memory_order_relaxed) < shared_.workers)
-          share();
+          share(kShareChunk);
+        else if (stack_.size() >= 2 && shared_.idle.load(std::memory_order_relaxed) != 0 &&
+                 shared_.chunk_count.load(std::memory_order_relaxed) == 0)
+          share(stack_.size() / 2);  // a deep, narrow graph (a tree): feed the idle
       }
       if (shared_.take(stack_)) continue;
+      flush_live();
       shared_.idle.fetch_add(1, std::memory_order_acq_rel);
       for (;;) {
         if (shared_.chunk_count.load(std::memory_order_acquire) != 0) {
@@ -159,15 +176,26 @@ class ParallelMarker final : public Tracer {
   }
 
  private:
-  void share() {
-    std::vector<Object*> chunk(stack_.begin(), stack_.begin() + kShareChunk);
-    stack_.erase(stack_.begin(), stack_.begin() + kShareChunk);
+  /// Gives the `n` oldest entries (the roots of the largest unscanned subgraphs) away.
+  void share(std::size_t n) {
+    std::vector<Object*> chunk(stack_.begin(), stack_.begin() + std::ptrdiff_t(n));
+    stack_.erase(stack_.begin(), stack_.begin() + std::ptrdiff_t(n));
     shared_.give(std::move(chunk));
+  }
+
+  void count_live(Page* page, std::size_t bytes) {
+    if (page != live_page_) {
+      flush_live();
+      live_page_ = page;
+    }
+    live_pending_ += bytes;
   }
 
   SharedMarking& shared_;
   std::size_t limit_;
   std::vector<Object*> stack_;
+  Page* live_page_ = nullptr;
+  std::size_t live_pending_ = 0;
 };
 
 }  // namespace
@@ -179,6 +207,7 @@ std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_li
   for (unsigned w = 0; w < pool.threads(); ++w)
     markers.emplace_back(shared, stack_limit / pool.threads());
   mark_roots(heap, markers[0]);  // root sources stay on the collecting thread
+  markers[0].flush_live();
   heap.enter_phase(GcPhase::kMark);
   pool.run([&](unsigned worker) { markers[worker].work(); });
   heap.record_workers(GcPhase::kMark, pool);

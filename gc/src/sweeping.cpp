@@ -20,13 +20,15 @@ namespace {
 struct PageSweep {
   std::vector<std::pair<std::byte*, std::size_t>> frees;
   std::size_t tail = 0;
+  std::size_t live = 0;
   bool release = false;
 };
 
 /// Walks one page: clears mark bits of live objects and reports each run of dead objects,
 /// free chunks and fillers as one free chunk (coalescing), or the whole page as empty.
 template <class FreeFn, class ReleaseFn>
-void sweep_page_with(Page* page, FreeFn&& add_free, ReleaseFn&& release, std::size_t& tails) {
+void sweep_page_with(Page* page, FreeFn&& add_free, ReleaseFn&& release, std::size_t& tails,
+                     std::size_t& live_total) {
   if (page->live_bytes == 0 && page->pinned_count == 0) {
     // Marking found nothing here: no mark bits to clear, nothing to keep, no walk.
     release();
@@ -50,6 +52,7 @@ void sweep_page_with(Page* page, FreeFn&& add_free, ReleaseFn&& release, std::si
       if (free_start == nullptr) free_start = p;
     }
   });
+  live_total += live;
   if (live == 0 && page->pinned_count == 0) {
     release();  // pinned pages keep even dead objects' page; a page of dead ones goes back
     return;
@@ -79,7 +82,7 @@ void Sweeper::sweep_old_space() {
       PageSweep& r = results[i];
       sweep_page_with(
           pages[i], [&](std::byte* p, std::size_t n) { r.frees.emplace_back(p, n); },
-          [&] { r.release = true; }, r.tail);
+          [&] { r.release = true; }, r.tail, r.live);
     }
   });
   heap_.record_workers(GcPhase::kSweep, pool);
@@ -91,6 +94,7 @@ void Sweeper::sweep_old_space() {
     }
     for (auto [p, n] : results[i].frees) old.add_free(p, n);
     page_tails_ += results[i].tail;
+    live_bytes_ += results[i].live;
   }
 }
 
@@ -98,7 +102,7 @@ void Sweeper::sweep_page(Page* page) {
   OldSpace& old = heap_.old_;
   sweep_page_with(
       page, [&](std::byte* p, std::size_t n) { old.add_free(p, n); },
-      [&] { old.release_page(page); }, page_tails_);
+      [&] { old.release_page(page); }, page_tails_, live_bytes_);
 }
 
 void Sweeper::sweep_large_objects() {

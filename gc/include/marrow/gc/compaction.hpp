@@ -29,6 +29,8 @@ class Compactor {
   /// leaves the rest of the last page as the LAB; sweeps pinned pages. Returns the bytes
   /// at the ends of pages now free (not holes).
   std::size_t move();
+  /// Live bytes in old space after move(): the moved objects and the pinned pages' live.
+  std::size_t live_bytes() const { return live_bytes_; }
 
  private:
   /// Walks the candidate pages after plan(): fn(header_address, original_header) for each
@@ -59,6 +61,7 @@ class Compactor {
   std::vector<std::pair<std::byte*, std::size_t>> gaps_;
   std::size_t cursor_page_ = 0;
   std::byte* cursor_ = nullptr;
+  std::size_t live_bytes_ = 0;
 };
 
 }  // namespace marrow::internal

@@ -64,8 +64,9 @@ class WorkerPool;
 
 /// Marking on every worker of `pool`: roots are scanned on the calling thread (root
 /// sources stay single-threaded), then the workers drain per-worker mark stacks, sharing
-/// chunks of work through a pool until all are idle and the pool is empty. Marking is one
-/// atomic fetch-or on the header word per object, and live bytes are added atomically.
+/// chunks of work through a pool until all are idle and the pool is empty. A mark is a
+/// relaxed atomic load and store of the header word (no read-modify-write), and live
+/// bytes are added atomically once per run of objects on one page.
 /// Overflowed objects (a worker's stack at its share of the limit) are rescanned
 /// serially afterwards, as in the serial marker. Returns the number of rescans.
 std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_limit);

@@ -21,10 +21,14 @@ class Sweeper {
   void sweep_large_objects();
   /// Free bytes this sweep found at the ends of pages (room to bump, not holes).
   std::size_t page_tails() const { return page_tails_; }
+  /// Live bytes the sweep found on the pages it swept, exact (marking's per-page counts
+  /// may count an object twice when parallel markers race on it).
+  std::size_t live_bytes() const { return live_bytes_; }
 
  private:
   Heap& heap_;
   std::size_t page_tails_ = 0;
+  std::size_t live_bytes_ = 0;
 };
 
 }  // namespace marrow::internal
