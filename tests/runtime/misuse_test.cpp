@@ -10,18 +10,6 @@ using mt::Node;
 
 namespace {
 
-/// Allocates a little, collects and checks the heap: the runtime is still usable.
-void check_usable(marrow::Runtime& rt) {
-  marrow::HandleScope scope(rt);
-  auto a = rt.make<Node>(100);
-  a->next = rt.make<Node>(101);
-  rt.collect(GcKind::kMinor);
-  rt.collect(GcKind::kMajor);
-  CHECK(a->id == 100);
-  CHECK(a->next->id == 101);
-  MT_CHECK_SOUND(rt);
-}
-
 struct AllocatingCtor : marrow::Object {
   explicit AllocatingCtor(marrow::Runtime& rt) { rt.make<Node>(1); }
 };
@@ -82,7 +70,7 @@ TEST_CASE("allocating with no open HandleScope throws UsageError naming HandleSc
   }
   check_throw();  // also after a scope was opened and closed
   CHECK_THROWS_AS(rt.make_sized<Node>(16, 1), marrow::UsageError);
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("using a runtime from another thread throws UsageError") {
@@ -105,7 +93,7 @@ TEST_CASE("using a runtime from another thread throws UsageError") {
   t.join();
   CHECK(errors == 2);
   CHECK(message.find("thread") != std::string::npos);
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("attach_current_thread hands the runtime over") {
@@ -122,7 +110,7 @@ TEST_CASE("attach_current_thread hands the runtime over") {
   CHECK(ok);
   CHECK_THROWS_AS(rt.collect(GcKind::kMinor), marrow::UsageError);
   rt.attach_current_thread();
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("handles of two runtimes must not be mixed") {
@@ -141,8 +129,8 @@ TEST_CASE("handles of two runtimes must not be mixed") {
   CHECK_THROWS_AS(rt2.pin(n1), marrow::UsageError);
   CHECK_FALSE(rt2.owns_handle(n1.slot()));
   CHECK(rt1.owns_handle(n1.slot()));
-  check_usable(rt1);
-  check_usable(rt2);
+  mt::check_usable(rt1);
+  mt::check_usable(rt2);
 }
 
 TEST_CASE("impossible make_sized sizes throw InvalidSize before anything is allocated") {
@@ -159,7 +147,7 @@ TEST_CASE("impossible make_sized sizes throw InvalidSize before anything is allo
   CHECK(rt.stats().bytes_allocated == before);
   CHECK(rt.stats().minor_collections + rt.stats().major_collections == collections);
   CHECK(keep->id == 1);
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("a constructor that allocates throws UsageError; a throwing constructor propagates") {
@@ -177,7 +165,7 @@ TEST_CASE("a constructor that allocates throws UsageError; a throwing constructo
     rt.collect(GcKind::kCompact);
     CHECK(ok->ref->id == 1);
   }
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("a finalizer cannot allocate or collect; a throwing finalizer is swallowed") {
@@ -194,7 +182,7 @@ TEST_CASE("a finalizer cannot allocate or collect; a throwing finalizer is swall
   CHECK(g_finalizer_usage_errors == 2);
   CHECK(g_finalizer_message.find("finalizer") != std::string::npos);
   CHECK(g_throwing_finalized == 1);
-  check_usable(rt);
+  mt::check_usable(rt);
   rt.collect(GcKind::kMajor);
   CHECK(g_throwing_finalized == 1);
   CHECK(g_finalizer_usage_errors == 2);
@@ -216,7 +204,7 @@ TEST_CASE("unpin of an unpinned object throws; pins nest") {
     rt.unpin(p);
     CHECK_THROWS_AS(rt.unpin(p), marrow::UsageError);
   }
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("root source registration errors") {
@@ -228,5 +216,5 @@ TEST_CASE("root source registration errors") {
   rt.add_root_source(&src);
   CHECK_THROWS_AS(rt.add_root_source(&src), marrow::UsageError);
   rt.remove_root_source(&src);
-  check_usable(rt);
+  mt::check_usable(rt);
 }
