@@ -92,6 +92,19 @@ inline marrow::Space space_of(marrow::Runtime& rt, const void* p) {
   return rt.heap_for_internal_use().space_of(p);
 }
 
+/// Allocates a little, collects and checks the heap: the runtime is still usable (after a
+/// refused operation, an OutOfMemory, ...).
+inline void check_usable(marrow::Runtime& rt) {
+  marrow::HandleScope scope(rt);
+  auto a = rt.make<Node>(100);
+  a->next = rt.make<Node>(101);
+  rt.collect(marrow::GcKind::kMinor);
+  rt.collect(marrow::GcKind::kMajor);
+  CHECK(a->id == 100);
+  CHECK(a->next->id == 101);
+  MT_CHECK_SOUND(rt);
+}
+
 /// Runs `fn` in a forked child and reports whether it died by abort() with `message` on
 /// stderr: how the tests see a MARROW_CHECK fire (a rule broken where no exception can be
 /// thrown, e.g. inside a collection).

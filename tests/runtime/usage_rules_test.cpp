@@ -28,18 +28,6 @@ std::string usage_error_of(Fn&& fn) {
   return "(no UsageError)";
 }
 
-/// Allocates, collects and checks the heap: the runtime is still usable.
-void check_usable(marrow::Runtime& rt) {
-  marrow::HandleScope scope(rt);
-  auto a = rt.make<Node>(100);
-  a->next = rt.make<Node>(101);
-  rt.collect(GcKind::kMinor);
-  rt.collect(GcKind::kMajor);
-  CHECK(a->id == 100);
-  CHECK(a->next->id == 101);
-  MT_CHECK_SOUND(rt);
-}
-
 marrow::Runtime* g_rt = nullptr;
 std::string g_error;
 
@@ -87,7 +75,7 @@ TEST_CASE("pin of an empty Local throws UsageError instead of crashing") {
   marrow::HandleScope scope(rt);
   std::string e = usage_error_of([&] { rt.pin(marrow::Local<Node>()); });
   CHECK(contains(e, "pin needs an object"));
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("pin inside a managed constructor is refused and the new object stays intact") {
@@ -101,7 +89,7 @@ TEST_CASE("pin inside a managed constructor is refused and the new object stays 
   rt.collect(GcKind::kCompact);
   CHECK(p->value == 7);
   CHECK(other->id == 5);
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("make_immortal, collect and for_each_object inside a constructor are refused") {
@@ -117,7 +105,7 @@ TEST_CASE("make_immortal, collect and for_each_object inside a constructor are r
   CHECK(contains(g_error, "collect() inside a managed constructor"));
   rt.make<WalkingCtor>();
   CHECK(contains(g_error, "for_each_object inside a managed constructor"));
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("allocating inside trace() fails a check even when the fast path has room") {
@@ -173,7 +161,7 @@ TEST_CASE("a near-limit callback that replaces itself runs to completion") {
   CHECK(first == 1);
   CHECK(second == 1);
   head->next = nullptr;
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("the near-limit callback may not allocate or collect") {
@@ -201,7 +189,7 @@ TEST_CASE("the near-limit callback may not allocate or collect") {
       marrow::OutOfMemory);
   CHECK(contains(inside, "inside the near-heap-limit callback"));
   head->next = nullptr;
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 namespace {
@@ -244,7 +232,7 @@ TEST_CASE("for_each_object reports only live objects and refuses a callback that
   std::size_t after = rt.stats().minor_collections + rt.stats().major_collections;
   CHECK(after - collections <= 4);
   CHECK(kept->id == 1);
-  check_usable(rt);
+  mt::check_usable(rt);
 }
 
 TEST_CASE("Global of another runtime's pointer and a null root source throw UsageError") {
@@ -261,8 +249,8 @@ TEST_CASE("Global of another runtime's pointer and a null root source throw Usag
   }
   std::string r = usage_error_of([&] { a.add_root_source(nullptr); });
   CHECK(contains(r, "add_root_source needs a RootSource"));
-  check_usable(a);
-  check_usable(b);
+  mt::check_usable(a);
+  mt::check_usable(b);
 }
 
 #if MARROW_DCHECK_IS_ON
@@ -417,7 +405,7 @@ TEST_CASE("one runtime too many is an OutOfMemory that says so") {
   CHECK(runtimes.size() == marrow::internal::young_slot_count());  // every slot, no more
   runtimes.clear();
   marrow::Runtime again(small);  // slots are given back
-  check_usable(again);
+  mt::check_usable(again);
 }
 
 TEST_CASE("rt.local turns a Member, a Global or a raw pointer into a Local") {
