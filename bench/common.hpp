@@ -1,6 +1,7 @@
 // Shared helpers for the GC comparison benchmarks: argument parsing, wall/CPU timing,
-// peak RSS, pause recording (marrow events and Boehm collection events), the measured run
-// every main goes through and the one machine-readable `RESULT {json}` line it ends with.
+// peak RSS, pause recording (marrow events and Boehm collection events, with each pause's
+// kind and start for the runner's mutator utilization curves), the measured run every main
+// goes through and the one machine-readable `RESULT {json}` line it ends with.
 // Nothing here may allocate on a managed heap or run inside a collection except the
 // pause hooks, which only append to pre-reserved vectors.
 #pragma once
@@ -122,6 +123,7 @@ class Stopwatch {
         .count();
   }
   double cpu_ms() const { return (cpu_seconds_now() - cpu_start_) * 1e3; }
+  std::chrono::steady_clock::time_point started() const { return wall_start_; }
 
  private:
   std::chrono::steady_clock::time_point wall_start_;
@@ -167,6 +169,46 @@ class PauseLog {
   std::vector<std::int64_t> ns_;
 };
 
+/// Every pause with its kind and its start, for minimum mutator utilization (MMU): the
+/// runner needs to know when the mutator was stopped, not only for how long. Written as
+/// text, one pause a line after a line with the run's length:
+///
+///   span_us 812345.125
+///   minor 10345.250 412.875
+///   <kind> <start_us> <duration_us>
+///
+/// with starts measured from the start of the measured run (Stopwatch::started) and in
+/// the order the pauses happened. A kind is one word (marrow's to_string(GcKind), "full"
+/// for Boehm); tools/gc_pauses.py reports whatever kinds it finds, so a new kind of pause
+/// needs no change there. `kind` must be a string with static storage. Reserve up front:
+/// hooks append during collections.
+class PauseTimeline {
+ public:
+  explicit PauseTimeline(std::size_t reserve = 1 << 16) { pauses_.reserve(reserve); }
+  void add(const char* kind, std::chrono::steady_clock::time_point start, std::int64_t ns) {
+    pauses_.push_back({kind, start, ns});
+  }
+  /// Writes the log to `path` (the format above); false if it cannot be written.
+  bool write(const char* path, std::chrono::steady_clock::time_point origin, double span_ms) const {
+    std::FILE* f = std::fopen(path, "w");
+    if (f == nullptr) return false;
+    std::fprintf(f, "span_us %.3f\n", span_ms * 1e3);
+    for (const Pause& p : pauses_) {
+      auto from = std::chrono::duration<double, std::micro>(p.start - origin).count();
+      std::fprintf(f, "%s %.3f %.3f\n", p.kind, from, double(p.ns) / 1e3);
+    }
+    return std::fclose(f) == 0;
+  }
+
+ private:
+  struct Pause {
+    const char* kind;
+    std::chrono::steady_clock::time_point start;
+    std::int64_t ns;
+  };
+  std::vector<Pause> pauses_;
+};
+
 /// Boehm GC pauses: the time from GC_EVENT_START to GC_EVENT_END of each collection (the
 /// world is stopped for all of it: incremental mode is off by default). Lazy sweeping
 /// happens later, inside allocations, and is not part of these pauses.
@@ -174,10 +216,15 @@ class BoehmPauses {
  public:
   static void install() {
     log();
+    timeline();
     GC_set_on_collection_event(&on_event);
   }
   static PauseLog& log() {
     static PauseLog pauses;
+    return pauses;
+  }
+  static PauseTimeline& timeline() {
+    static PauseTimeline pauses;
     return pauses;
   }
   static std::size_t collections() { return std::size_t(GC_get_gc_no()); }
@@ -189,17 +236,23 @@ class BoehmPauses {
       start = std::chrono::steady_clock::now();
     } else if (event == GC_EVENT_END) {
       auto d = std::chrono::steady_clock::now() - start;
-      log().add(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+      log().add(ns);
+      // Every collection marks the whole heap with the world stopped (no generations and
+      // no incremental mode by default): one kind, "full".
+      timeline().add("full", start, ns);
     }
   }
 };
 
-/// Records every marrow collection's pause (GcEvent::pause) and counts minor/major ones.
+/// Records every marrow collection's pause (GcEvent::pause, starting at GcEvent::start)
+/// and counts minor/major ones.
 class MarrowPauses {
  public:
   explicit MarrowPauses(marrow::Runtime& rt) : rt_(rt) {
     id_ = rt.on_gc([this](const marrow::GcEvent& e) {
       log_.add(e.pause.count());
+      timeline_.add(marrow::to_string(e.kind), e.start, e.pause.count());
       if (e.kind == marrow::GcKind::kMinor) {
         ++minor_;
         minor_log_.add(e.pause.count());
@@ -216,6 +269,7 @@ class MarrowPauses {
   const PauseLog& log() const { return log_; }
   const PauseLog& minor_log() const { return minor_log_; }
   const PauseLog& major_log() const { return major_log_; }
+  const PauseTimeline& timeline() const { return timeline_; }
   std::size_t minor() const { return minor_; }
   std::size_t major() const { return major_; }
 
@@ -223,6 +277,7 @@ class MarrowPauses {
   marrow::Runtime& rt_;
   std::uint64_t id_ = 0;
   PauseLog log_, minor_log_{1 << 12}, major_log_{1 << 10};
+  PauseTimeline timeline_;
   std::size_t minor_ = 0, major_ = 0;
 };
 
@@ -260,6 +315,15 @@ struct Result {
         std::fclose(f);
       }
     }
+  }
+  /// The runner asks for the pause timeline (for MMU) through the environment:
+  /// BENCH_PAUSE_LOG names the file. Variants without a collector write the span only.
+  static void write_pause_timeline(const PauseTimeline& timeline, const Stopwatch& sw,
+                                   double span_ms) {
+    const char* path = std::getenv("BENCH_PAUSE_LOG");
+    if (path == nullptr || *path == '\0') return;
+    if (!timeline.write(path, sw.started(), span_ms))
+      std::fprintf(stderr, "cannot write the pause log to %s\n", path);
   }
   void finish(const Stopwatch& sw) {
     wall_ms = sw.wall_ms();
@@ -389,6 +453,7 @@ void run_measured(Result& result, Run&& run) {
     run(&rt);
     result.finish(sw);
     result.set_pauses(pauses.log(), pauses.log().count());
+    Result::write_pause_timeline(pauses.timeline(), sw, result.wall_ms);
     const marrow::HeapStats& s = rt.stats();
     result.extra.emplace_back("minor", double(s.minor_collections));
     result.extra.emplace_back("major", double(s.major_collections));
@@ -403,7 +468,10 @@ void run_measured(Result& result, Run&& run) {
   result.finish(sw);
   if (result.variant == "boehm") {
     result.set_pauses(BoehmPauses::log(), BoehmPauses::collections());
+    Result::write_pause_timeline(BoehmPauses::timeline(), sw, result.wall_ms);
     result.extra.emplace_back("heap_bytes", double(GC_get_heap_size()));
+  } else {
+    Result::write_pause_timeline(PauseTimeline(0), sw, result.wall_ms);
   }
 }
 
