@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import gc_pauses
+
 VARIANTS_ALL = ["marrow", "boehm", "malloc", "pool", "arena"]
 
 # name -> (binary, arguments, variants). Quick mode swaps in smaller arguments.
@@ -58,9 +60,10 @@ def log(msg: str) -> None:
 
 
 def run_once(binary: Path, args: list[str], variant: str, timeout: float,
-             pauses_out: Path | None) -> dict:
+             pauses_out: Path | None, pause_log: Path | None = None) -> dict:
     cmd = [str(binary), "--variant", variant, *args]
     env = dict(os.environ)
+    set_pause_log_env(env, pause_log)
     if pauses_out is not None:
         env["BENCH_PAUSES_OUT"] = str(pauses_out)
     else:
@@ -90,6 +93,7 @@ def run_once(binary: Path, args: list[str], variant: str, timeout: float,
     # What the program printed besides RESULT (timings excluded) must agree across variants.
     result["output_signature"] = "\n".join(
         l for l in output if "msec" not in l and "Completed" not in l)
+    attach_pause_metrics(result, pause_log)
     return result
 
 
@@ -111,6 +115,7 @@ def summarize(runs: list[dict]) -> dict:
     for extra in ("minor", "major", "compactions", "pause_total_ms", "peak_heap_bytes",
                   "heap_bytes"):
         s[extra] = median([r.get(extra) for r in ok])
+    s["pause_metrics"] = gc_pauses.median_metrics([r.get("pause_metrics") for r in ok])
     return s
 
 
@@ -259,6 +264,151 @@ def svg_pause_cdf(path: Path, title: str, pauses: dict[str, list[float]]) -> Non
     path.write_text("\n".join(out))
 
 
+# ---- Pause metrics: mutator utilization and pauses per kind ---------------------------
+# Every round of the collectors writes a pause log (bench/common.hpp, PauseTimeline);
+# tools/gc_pauses.py turns each into an MMU curve and per-kind percentiles, kept in the
+# run's result ("pause_metrics") so that --report-only needs no logs.
+
+PAUSE_LOG_VARIANTS = ("marrow", "boehm")
+
+
+def pause_log_path(out: Path, workload: str, variant: str, rnd: int) -> Path | None:
+    if variant not in PAUSE_LOG_VARIANTS:
+        return None
+    return out / "pauses" / f"{workload}.{variant}.{rnd}.log"
+
+
+def set_pause_log_env(env: dict, pause_log: Path | None) -> None:
+    if pause_log is not None:
+        pause_log.unlink(missing_ok=True)  # a failed run must not leave last time's log
+        env["BENCH_PAUSE_LOG"] = str(pause_log)
+    else:
+        env.pop("BENCH_PAUSE_LOG", None)
+
+
+def attach_pause_metrics(result: dict, pause_log: Path | None) -> None:
+    if pause_log is None:
+        return
+    try:
+        result["pause_metrics"] = gc_pauses.run_metrics(pause_log.read_text())
+    except (OSError, ValueError) as e:
+        result["pause_metrics_error"] = str(e)
+
+
+def svg_mmu(path: Path, title: str, curves: dict[str, tuple[list[float], list]]) -> None:
+    """MMU against window length (log x axis, ms) per variant: {variant: (windows, mmu)}."""
+    import math
+    width, height = 640, 360
+    left, right, top, bottom = 70, 20, 40, 60
+    pw, ph = width - left - right, height - top - bottom
+    windows = [w for ws, _ in curves.values() for w in ws]
+    if not windows:
+        return
+    lo = 10 ** math.floor(math.log10(min(windows)))
+    hi = 10 ** math.ceil(math.log10(max(windows)))
+    if hi <= lo:
+        hi = lo * 10
+
+    def x_of(ms):
+        return left + pw * (math.log10(ms) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+
+    def y_of(u):
+        return top + ph - ph * u
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{esc(title)}</text>',
+           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="black"/>',
+           f'<text x="{left + pw / 2}" y="{height - 30}" text-anchor="middle">window (ms, log scale)</text>',
+           f'<text x="15" y="{top + ph / 2}" transform="rotate(-90 15 {top + ph / 2})" '
+           f'text-anchor="middle">minimum mutator utilization</text>']
+    decade = lo
+    while decade <= hi * 1.001:
+        x = x_of(decade)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" stroke="#ddd"/>')
+        out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{decade:g}</text>')
+        decade *= 10
+    for i in range(6):
+        y = y_of(i / 5)
+        out.append(f'<line x1="{left}" y1="{y}" x2="{left + pw}" y2="{y}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 5}" y="{y + 4}" text-anchor="end">{i / 5:.1f}</text>')
+    for li, (variant, (ws, us)) in enumerate(curves.items()):
+        color = PALETTE.get(variant, "#999")
+        # A window longer than the run has no value: the line stops there.
+        pts = [(x_of(w), y_of(u)) for w, u in zip(ws, us) if u is not None]
+        if pts:
+            d = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+            out.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="2"/>')
+            for (x, y), w, u in zip(pts, [w for w, u in zip(ws, us) if u is not None],
+                                    [u for u in us if u is not None]):
+                out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{color}">'
+                           f'<title>{esc(variant)} MMU({w:.3g} ms) = {u:.3f}</title></circle>')
+        out.append(f'<rect x="{left + 10 + li * 150}" y="{height - 20}" width="10" height="10" '
+                   f'fill="{color}"/><text x="{left + 24 + li * 150}" y="{height - 11}">'
+                   f'{esc(variant)}</text>')
+    out.append("</svg>")
+    path.write_text("\n".join(out))
+
+
+def write_mmu_plots(out: Path, mode: str, workloads: list[str], summary: dict) -> None:
+    for w in workloads:
+        curves = {}
+        for v in PAUSE_LOG_VARIANTS:
+            m = summary[w].get(v, {}).get("pause_metrics")
+            if m:
+                curves[v] = (m["windows_ms"], m["mmu"])
+        if curves:
+            svg_mmu(out / f"mmu_{w}.svg",
+                    f"{w}: minimum mutator utilization (median of {mode} rounds)", curves)
+
+
+def pause_metrics_section(out: Path, workloads: dict, summary: dict) -> list[str]:
+    """The report's MMU and per-kind pause tables, one pair per workload, and the plots."""
+    have = [w for w in workloads
+            if any(summary[w].get(v, {}).get("pause_metrics") for v in PAUSE_LOG_VARIANTS)]
+    if not have:
+        return []
+    lines = ["## Mutator utilization and pauses per kind", "",
+             "MMU(w), the minimum mutator utilization at window w, is the smallest share of "
+             "any w-long stretch of the run that the program had to itself: 1 means no "
+             "window that long lost any time to the collector, 0 that some pause lasted at "
+             "least w. It is computed exactly from each run's pause log (every pause's start "
+             "and length, `tools/gc_pauses.py`); the figure is the median over the rounds "
+             "at each window. '–': the window is longer than the run. Pause kinds are "
+             "marrow's `GcEvent::kind` (minor, major, compact) and Boehm's one kind, full "
+             "(every collection marks the whole heap with the world stopped); a new kind "
+             "of pause gets its own row ('all': every pause of the variant). Per kind, each figure is the median over the rounds "
+             "of that round's figure (nearest-rank percentiles, µs).", ""]
+    cols = [gc_pauses.WINDOWS_MS.index(float(w)) for w in gc_pauses.TABLE_WINDOWS_MS]
+    for w in have:
+        lines += [f"### {w}", "",
+                  "| variant | run ms | " + " | ".join(
+                      f"MMU {c:g} ms" if c < 1000 else f"MMU {c / 1000:g} s"
+                      for c in gc_pauses.TABLE_WINDOWS_MS) + " |",
+                  "|---|---:|" + "---:|" * len(cols)]
+        for v in PAUSE_LOG_VARIANTS:
+            m = summary[w].get(v, {}).get("pause_metrics")
+            if m:
+                lines.append(f"| {v} | {fmt(m['span_ms'])} | " + " | ".join(
+                    fmt(m["mmu"][i], 3) for i in cols) + " |")
+        lines += ["", "| variant | kind | pauses | total ms | p50 µs | p90 µs | p99 µs | max µs |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for v in PAUSE_LOG_VARIANTS:
+            m = summary[w].get(v, {}).get("pause_metrics")
+            if not m:
+                continue
+            for kind, k in m["kinds"].items():
+                if kind == "all" and len(m["kinds"]) == 2:
+                    continue  # one kind: "all" would repeat its row
+                lines.append(f"| {v} | {kind} | {fmt(k['count'], 0)} | {fmt(k['total_ms'])} | "
+                             f"{fmt(k['p50_us'])} | {fmt(k['p90_us'])} | {fmt(k['p99_us'])} | "
+                             f"{fmt(k['max_us'])} |")
+        lines.append("")
+        if (out / f"mmu_{w}.svg").exists():
+            lines += [f"![minimum mutator utilization, {w}](mmu_{w}.svg)", ""]
+    return lines
+
+
 # ---- Report ---------------------------------------------------------------------------
 
 def fmt(v, digits=1, suffix=""):
@@ -356,6 +506,7 @@ def write_report(out: Path, mode: str, runs_per: int, mach: dict, workloads: dic
             lines.append(f"![pause distribution, {w}](pauses_{w}.svg)")
             lines.append("")
 
+    lines += pause_metrics_section(out, workloads, summary)
     lines += ["## Targets", ""]
     if mode != "full":
         lines.append("Quick mode runs smaller problems: the targets are stated for the full "
@@ -452,6 +603,7 @@ def render(out: Path, mode: str, runs_per: int, workloads: dict, all_runs: dict,
                 pauses[v] = [int(x) / 1000 for x in f.read_text().split()]
         if pauses:
             svg_pause_cdf(out / f"pauses_{w}.svg", f"{w}: collection pauses (last round)", pauses)
+    write_mmu_plots(out, mode, groups, summary)
 
     results = {"mode": mode, "rounds": runs_per, "machine": mach,
                "workloads": {w: {"binary": b, "args": a, "variants": vs}
@@ -513,7 +665,8 @@ def main() -> int:
             for v in variants:
                 last = rnd == runs_per - 1
                 pauses_out = out / "pauses" / f"{w}.{v}.txt" if last else None
-                r = run_once(bindir / binary, args, v, timeout, pauses_out)
+                r = run_once(bindir / binary, args, v, timeout, pauses_out,
+                             pause_log_path(out, w, v, rnd))
                 r["round"] = rnd
                 all_runs[w][v].append(r)
                 if "error" in r:
