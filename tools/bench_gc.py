@@ -335,13 +335,12 @@ def svg_mmu(path: Path, title: str, curves: dict[str, tuple[list[float], list]])
     for li, (variant, (ws, us)) in enumerate(curves.items()):
         color = PALETTE.get(variant, "#999")
         # A window longer than the run has no value: the line stops there.
-        pts = [(x_of(w), y_of(u)) for w, u in zip(ws, us) if u is not None]
-        if pts:
-            d = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        known = [(w, u) for w, u in zip(ws, us) if u is not None]
+        if known:
+            d = " ".join(f"{x_of(w):.1f},{y_of(u):.1f}" for w, u in known)
             out.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="2"/>')
-            for (x, y), w, u in zip(pts, [w for w, u in zip(ws, us) if u is not None],
-                                    [u for u in us if u is not None]):
-                out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{color}">'
+            for w, u in known:
+                out.append(f'<circle cx="{x_of(w):.1f}" cy="{y_of(u):.1f}" r="2" fill="{color}">'
                            f'<title>{esc(variant)} MMU({w:.3g} ms) = {u:.3f}</title></circle>')
         out.append(f'<rect x="{left + 10 + li * 150}" y="{height - 20}" width="10" height="10" '
                    f'fill="{color}"/><text x="{left + 24 + li * 150}" y="{height - 11}">'

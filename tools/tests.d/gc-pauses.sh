@@ -52,7 +52,30 @@ for v, kinds, unrecorded in (("marrow", {"minor", "major", "compact"}, 0), ("boe
     print(f"gc-pauses: {v}: {len(pauses)} pauses in {span / 1e3:.1f} ms, "
           f"MMU(1 ms) {m['mmu'][0]:.2f}, MMU(10 ms) {m['mmu'][8]:.2f}, kinds "
           + ", ".join(f"{k} {s['count']}" for k, s in m["kinds"].items()))
+    result["pause_metrics"] = m
+    json.dump(result, open(f"{out}/{v}.json", "w"))
 for p in problems:
     print("gc-pauses:", p)
 sys.exit(1 if problems else 0)
 PY
+
+# The report renders the section from those two runs (tools/bench_gc.py --report-only).
+python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+runs = {v: [json.load(open(f"{out}/{v}.json"))] for v in ("marrow", "boehm")}
+json.dump({"mode": "test", "rounds": 1, "machine": {}, "runs": {"gcbench-holes": runs},
+           "workloads": {"gcbench-holes": {"binary": "bench_gcbench", "args": ["--holes"],
+                                           "variants": ["marrow", "boehm"]}}},
+          open(f"{out}/results.json", "w"))
+PY
+python3 tools/bench_gc.py --report-only --out "$out" >/dev/null
+for want in '^## Mutator utilization and pauses per kind$' '^\| marrow \| minor \| [0-9]' \
+            '^\| boehm \| full \| [0-9]' '^\| boehm \| [0-9.,]+ \| [01]\.[0-9]{3} \| ' \
+            'mmu_gcbench-holes\.svg'; do
+  grep -Eq "$want" "$out/report.md" ||
+    { echo "gc-pauses: report.md lacks /$want/" >&2; exit 1; }
+done
+grep -q '<polyline' "$out/mmu_gcbench-holes.svg" ||
+  { echo "gc-pauses: mmu_gcbench-holes.svg has no curve" >&2; exit 1; }
+echo "gc-pauses: pause logs agree with RESULT; the report has MMU and per-kind tables"
