@@ -2,7 +2,8 @@
 # Pause metrics for the benchmark report: tools/gc_pauses.py's MMU and percentiles against
 # hand-worked cases (any preset), and, in release builds, the benchmarks' pause logs
 # (BENCH_PAUSE_LOG) against their own RESULT lines for marrow and Boehm: one line per
-# collection, in order, inside the run, adding up to the total pause.
+# collection, in order, inside the run, adding up to the total pause; and the report
+# (tools/bench_gc.py --report-only) renders its MMU and per-kind tables from those runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 preset=${1:-release}
