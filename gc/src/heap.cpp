@@ -18,7 +18,8 @@ Heap::Heap(const Config& config, Mutator& mutator)
       immortal_(provider_, this, Space::kImmortal),
       pretenuring_(mutator, old_, nursery_, events_.stats()),
       policy_(config_),
-      workers_(config_.gc_threads) {
+      workers_(config_.gc_threads),
+      work_stacks_(workers_.threads()) {
   switch (nursery_.init(config_.nursery_bytes, config_.survivor_bytes)) {
     case Nursery::InitResult::kOk:
       break;

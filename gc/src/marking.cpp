@@ -4,10 +4,9 @@
 #include "marrow/gc/marking.hpp"
 
 #include <atomic>
-#include <mutex>
-#include <thread>
 
 #include "marrow/gc/heap.hpp"
+#include "marrow/gc/work_sharing.hpp"
 #include "marrow/gc/workers.hpp"
 
 namespace marrow::internal {
@@ -69,46 +68,19 @@ std::size_t Marker::rescan_overflow(Heap& heap) {
 
 namespace {
 
-/// Objects moved to the shared pool at a time: large enough that the pool's lock is rare,
-/// small enough that an idle worker gets work soon after a busy one finds a wide graph.
-constexpr std::size_t kShareChunk = 256;
-
-/// Work shared between the workers of one marking, and the termination count.
-/// Termination: a worker goes idle only with an empty stack; the pool gains chunks only
-/// from active workers; an idle worker looks at the pool before it counts the idle, so
-/// the worker that shared a chunk last takes it back if no one else did. All workers
-/// idle with the pool empty means no work exists anywhere.
+/// The markers' shared state: the work pool and the overflow flag.
 struct SharedMarking {
-  explicit SharedMarking(unsigned n) : workers(n) {}
-  void give(std::vector<Object*>&& chunk) {
-    std::lock_guard lock(mutex);
-    chunks.push_back(std::move(chunk));
-    chunk_count.fetch_add(1, std::memory_order_release);
-  }
-  bool take(std::vector<Object*>& into) {
-    if (chunk_count.load(std::memory_order_acquire) == 0) return false;
-    std::lock_guard lock(mutex);
-    if (chunks.empty()) return false;
-    into.insert(into.end(), chunks.back().begin(), chunks.back().end());
-    chunks.pop_back();
-    chunk_count.fetch_sub(1, std::memory_order_release);
-    return true;
-  }
-
-  const unsigned workers;
-  std::mutex mutex;
-  std::vector<std::vector<Object*>> chunks;
-  std::atomic<std::size_t> chunk_count{0};
-  std::atomic<unsigned> idle{0};
+  explicit SharedMarking(unsigned n) : work(n) {}
+  WorkSharing work;
   std::atomic<bool> overflowed{false};
 };
 
 /// One worker's marker. Headers are read and marked atomically (other workers mark the
 /// same objects); everything else a trace function reads is not written during marking.
-class ParallelMarker final : public Tracer {
+class alignas(64) ParallelMarker final : public Tracer {  // no false sharing
  public:
-  ParallelMarker(SharedMarking& shared, std::size_t stack_limit)
-      : shared_(shared), limit_(std::max<std::size_t>(stack_limit, 1)) {}
+  ParallelMarker(SharedMarking& shared, WorkStack& stack, std::size_t stack_limit)
+      : shared_(shared), stack_(stack), limit_(std::max<std::size_t>(stack_limit, 1)) {}
 
   void mark(Object* p) {
     std::atomic_ref<HeaderWord> header(*header_of(p));
@@ -127,7 +99,7 @@ class ParallelMarker final : public Tracer {
       shared_.overflowed.store(true, std::memory_order_relaxed);
       return;
     }
-    stack_.push_back(p);
+    stack_.push(p);
   }
 
   /// Flushes the live bytes counted for the last page (objects of one page tend to be
@@ -141,32 +113,15 @@ class ParallelMarker final : public Tracer {
   }
 
   void work() {
-    for (;;) {
+    do {
       while (!stack_.empty()) {
-        Object* p = stack_.back();
-        stack_.pop_back();
+        Object* p = stack_.pop();
         HeaderWord h = std::atomic_ref<HeaderWord>(*header_of(p)).load(std::memory_order_relaxed);
         trace_object(p, header_type(h), *this);
-        if (stack_.size() >= 2 * kShareChunk &&
-            shared_.chunk_count.load(std::memory_order_relaxed) < shared_.workers)
-          share(kShareChunk);
-        else if (stack_.size() >= 2 && shared_.idle.load(std::memory_order_relaxed) != 0 &&
-                 shared_.chunk_count.load(std::memory_order_relaxed) == 0)
-          share(stack_.size() / 2);  // a deep, narrow graph (a tree): feed the idle
+        shared_.work.maybe_share(stack_);
       }
-      if (shared_.take(stack_)) continue;
       flush_live();
-      shared_.idle.fetch_add(1, std::memory_order_acq_rel);
-      for (;;) {
-        if (shared_.chunk_count.load(std::memory_order_acquire) != 0) {
-          shared_.idle.fetch_sub(1, std::memory_order_acq_rel);
-          if (shared_.take(stack_)) break;
-          shared_.idle.fetch_add(1, std::memory_order_acq_rel);
-        }
-        if (shared_.idle.load(std::memory_order_acquire) == shared_.workers) return;
-        std::this_thread::yield();
-      }
-    }
+    } while (shared_.work.refill(stack_));
   }
 
  protected:
@@ -176,13 +131,6 @@ class ParallelMarker final : public Tracer {
   }
 
  private:
-  /// Gives the `n` oldest entries (the roots of the largest unscanned subgraphs) away.
-  void share(std::size_t n) {
-    std::vector<Object*> chunk(stack_.begin(), stack_.begin() + std::ptrdiff_t(n));
-    stack_.erase(stack_.begin(), stack_.begin() + std::ptrdiff_t(n));
-    shared_.give(std::move(chunk));
-  }
-
   void count_live(Page* page, std::size_t bytes) {
     if (page != live_page_) {
       flush_live();
@@ -192,8 +140,8 @@ class ParallelMarker final : public Tracer {
   }
 
   SharedMarking& shared_;
+  WorkStack& stack_;
   std::size_t limit_;
-  std::vector<Object*> stack_;
   Page* live_page_ = nullptr;
   std::size_t live_pending_ = 0;
 };
@@ -205,7 +153,7 @@ std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_li
   std::vector<ParallelMarker> markers;
   markers.reserve(pool.threads());
   for (unsigned w = 0; w < pool.threads(); ++w)
-    markers.emplace_back(shared, stack_limit / pool.threads());
+    markers.emplace_back(shared, heap.work_stacks_[w], stack_limit / pool.threads());
   mark_roots(heap, markers[0]);  // root sources stay on the collecting thread
   markers[0].flush_live();
   heap.enter_phase(GcPhase::kMark);

@@ -14,6 +14,7 @@
 #include "marrow/gc/pretenuring.hpp"
 #include "marrow/gc/remembered_set.hpp"
 #include "marrow/gc/roots.hpp"
+#include "marrow/gc/work_sharing.hpp"
 #include "marrow/gc/workers.hpp"
 #include "marrow/heap/page.hpp"
 #include "marrow/heap/spaces.hpp"
@@ -161,6 +162,9 @@ class Heap {
   Pretenuring pretenuring_;
   HeapPolicy policy_;
   WorkerPool workers_;  ///< config_.gc_threads - 1 threads (none for the serial collector)
+  /// One per worker of a parallel phase, kept between collections: fresh memory for them
+  /// in every collection would cost page faults.
+  std::vector<WorkStack> work_stacks_;
   std::function<std::size_t(std::size_t, std::size_t)> near_limit_callback_;
 
   // Allocation state (gc/src/allocation.cpp).

@@ -37,7 +37,25 @@ class RememberedSet {
   /// a slot is a plain word). Slots left pointing into `nursery` stay remembered; the
   /// others are cleared, and pages with no bit left leave the list.
   template <class Evacuate>
-  void process_slots(const Nursery& nursery, Evacuate&& evacuate);
+  void process_slots(const Nursery& nursery, Evacuate&& evacuate) {
+    std::vector<Page*> pages = take_pages();
+    for (Page* page : pages)
+      if (process_page(page, nursery, evacuate)) list_page(page);
+  }
+  /// The same in parallel: take_pages() once, then workers call process_page on distinct
+  /// pages and the pages it returned true for are given back with keep_pages.
+  std::vector<Page*> take_pages() {
+    std::vector<Page*> pages;
+    pages.swap(pages_);
+    for (Page* page : pages) page->in_remembered_list = false;
+    return pages;
+  }
+  /// One page's remembered slots: true when some stay remembered.
+  template <class Evacuate>
+  static bool process_page(Page* page, const Nursery& nursery, Evacuate&& evacuate);
+  void keep_pages(const std::vector<Page*>& pages) {
+    for (Page* page : pages) list_page(page);
+  }
   /// Minor collection: hands out the remembered objects (their bits cleared) for
   /// retracing; the collector remembers again those still pointing young.
   std::vector<Object*> take_objects();
@@ -65,34 +83,29 @@ class RememberedSet {
 };
 
 template <class Evacuate>
-void RememberedSet::process_slots(const Nursery& nursery, Evacuate&& evacuate) {
-  std::vector<Page*> pages;
-  pages.swap(pages_);
-  for (Page* page : pages) {
-    page->in_remembered_list = false;
-    std::uint64_t* bits = page->remembered_bits();
-    bool any = false;
-    for (std::size_t w = 0, n = page->remembered_words(); w < n; ++w) {
-      std::uint64_t word = bits[w];
-      while (word != 0) {
-        unsigned b = unsigned(__builtin_ctzll(word));
-        word &= word - 1;
-        auto* slot = reinterpret_cast<std::uintptr_t*>(page->base() + (w * 64 + b) * kWordSize);
-        std::uintptr_t v = *slot;
-        bool keep = false;
-        if (nursery.contains(reinterpret_cast<void*>(v))) {
-          Object* q = evacuate(reinterpret_cast<Object*>(v));
-          *slot = reinterpret_cast<std::uintptr_t>(q);
-          keep = nursery.contains(q);
-        }
-        if (keep)
-          any = true;
-        else
-          bits[w] &= ~(std::uint64_t{1} << b);
+bool RememberedSet::process_page(Page* page, const Nursery& nursery, Evacuate&& evacuate) {
+  std::uint64_t* bits = page->remembered_bits();
+  bool any = false;
+  for (std::size_t w = 0, n = page->remembered_words(); w < n; ++w) {
+    std::uint64_t word = bits[w];
+    while (word != 0) {
+      unsigned b = unsigned(__builtin_ctzll(word));
+      word &= word - 1;
+      auto* slot = reinterpret_cast<std::uintptr_t*>(page->base() + (w * 64 + b) * kWordSize);
+      std::uintptr_t v = *slot;
+      bool keep = false;
+      if (nursery.contains(reinterpret_cast<void*>(v))) {
+        Object* q = evacuate(reinterpret_cast<Object*>(v));
+        *slot = reinterpret_cast<std::uintptr_t>(q);
+        keep = nursery.contains(q);
       }
+      if (keep)
+        any = true;
+      else
+        bits[w] &= ~(std::uint64_t{1} << b);
     }
-    if (any) list_page(page);
   }
+  return any;
 }
 
 }  // namespace marrow::internal

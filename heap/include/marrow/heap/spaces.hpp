@@ -134,6 +134,27 @@ class OldSpace {
     if (top != lab_.end) format_filler(top, std::size_t(lab_.end - top));
   }
 
+  /// For a GC worker promoting in parallel (callers serialize these two calls): memory for
+  /// an object of `size` bytes, as allocate(), and in `rest` the remainder of the LAB it
+  /// came from (empty when it came from an exact hole), which the worker then bumps
+  /// privately; this space's LAB is left empty. nullptr when no page can be mapped.
+  std::byte* allocate_with_rest(std::size_t size, BumpRegion& rest) noexcept {
+    std::byte* p = allocate(size);
+    rest = {};
+    if (p != nullptr && p + size == lab_.top) {
+      rest = {lab_.top, lab_.top, lab_.end};
+      lab_.top = lab_.end;
+    }
+    return p;
+  }
+  /// Takes a worker's rest back: [rest.start, rest.top) counts as allocated, the tail goes
+  /// to a free list (or becomes a filler) and `rest` is emptied.
+  void return_rest(BumpRegion& rest) noexcept {
+    allocated_bytes_ += rest.used();
+    if (rest.top < rest.end) add_free(rest.top, std::size_t(rest.end - rest.top));
+    rest = {};
+  }
+
   /// Bytes handed out since the counter was last reset (live estimate for sizing).
   std::size_t allocated_bytes() const { return allocated_bytes_; }
   void set_allocated_bytes(std::size_t n) { allocated_bytes_ = n; }
