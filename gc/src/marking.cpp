@@ -157,7 +157,10 @@ std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_li
   mark_roots(heap, markers[0]);  // root sources stay on the collecting thread
   markers[0].flush_live();
   heap.enter_phase(GcPhase::kMark);
-  pool.run([&](unsigned worker) { markers[worker].work(); });
+  pool.run([&](unsigned worker) {
+    shared.work.enter();
+    markers[worker].work();
+  });
   heap.record_workers(GcPhase::kMark, pool);
   if (!shared.overflowed.load()) return 0;
   Marker serial(stack_limit);

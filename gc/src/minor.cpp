@@ -380,12 +380,13 @@ void scavenge_parallel(Heap& heap, bool promote_all, std::size_t& promoted, std:
   shared.objects = heap.remembered_.take_objects();
   heap.enter_phase(GcPhase::kEvacuate);
   pool.run([&](unsigned w) {
+    shared.work.enter();
     workers[w].process_remembered_pages();
     workers[w].drain();
   });
   heap.record_workers(GcPhase::kEvacuate, pool);
-  shared.work.reset();
   pool.run([&](unsigned w) {
+    shared.work.enter();
     workers[w].retrace_remembered_objects();
     workers[w].drain();
   });

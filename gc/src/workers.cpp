@@ -32,23 +32,22 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::run(const std::function<void(unsigned)>& task) {
-  if (threads_ == 1) {
-    auto start = started_[0] = std::chrono::steady_clock::now();
-    task(0);
-    busy_[0] = std::chrono::steady_clock::now() - start;
-    return;
-  }
-  {
+  auto start = std::chrono::steady_clock::now();
+  if (threads_ > 1) {
     std::lock_guard lock(mutex_);
+    std::fill(busy_.begin(), busy_.end(), std::chrono::nanoseconds{0});
+    std::fill(started_.begin(), started_.end(), start);
     task_ = &task;
-    running_ = threads_ - 1;
+    open_ = true;
     ++generation_;
   }
   wake_.notify_all();
-  auto start = started_[0] = std::chrono::steady_clock::now();
+  started_[0] = start;
   task(0);
   busy_[0] = std::chrono::steady_clock::now() - start;
+  if (threads_ == 1) return;
   std::unique_lock lock(mutex_);
+  open_ = false;  // a worker still asleep skips this run
   done_.wait(lock, [&] { return running_ == 0; });
   task_ = nullptr;
 }
@@ -62,6 +61,8 @@ void WorkerPool::loop(unsigned worker) {
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
+      if (!open_) continue;
+      ++running_;
       task = task_;
     }
     auto start = std::chrono::steady_clock::now();

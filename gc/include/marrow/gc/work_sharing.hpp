@@ -63,10 +63,13 @@ class WorkStack {
   std::size_t bottom_ = 0;  ///< items_[0, bottom_) were shared away
 };
 
-/// Termination: a worker goes idle only with an empty stack; the pool gains chunks only
-/// from active workers; an idle worker looks at the pool before it counts the idle, so the
-/// worker that shared a chunk last takes it back if no one else did. All workers idle with
-/// the pool empty means no work exists anywhere.
+/// Termination: a worker counts itself active when it joins the phase (enter()) and
+/// inactive only with an empty stack; the pool gains chunks only from active workers; a
+/// worker looks at the pool before it goes inactive, so the worker that shared a chunk
+/// last takes it back if no one else did. No active worker with the pool empty means no
+/// work exists anywhere: the workers that joined end, and one that joins later (the pool
+/// does not wait for sleepers, see WorkerPool::run) finds nothing and ends too, because
+/// any other work of the phase is claimed by workers while they are active.
 class WorkSharing {
  public:
   /// Objects moved to the pool at a time: large enough that the pool's lock is rare,
@@ -75,9 +78,8 @@ class WorkSharing {
 
   explicit WorkSharing(unsigned workers) : workers_(workers) {}
 
-  /// Makes the pool ready for another phase (between phases, on one thread): the last
-  /// phase ended with every worker counted idle.
-  void reset() { idle_.store(0, std::memory_order_relaxed); }
+  /// Called by each worker when it joins the phase, before it claims any work.
+  void enter() { active_.fetch_add(1, std::memory_order_acq_rel); }
 
   /// Called by a worker after scanning an object: gives part of `stack` away when the
   /// pool runs low, or half of it when a worker is idle (a deep, narrow graph: a tree).
@@ -90,17 +92,24 @@ class WorkSharing {
   }
 
   /// Called by a worker whose stack is empty: true once a chunk was moved onto `stack`;
-  /// false when every worker is idle and no work is left (the phase is over).
+  /// false when no worker is active and no work is left (the phase is over).
   bool refill(WorkStack& stack) {
     if (take(stack)) return true;
-    idle_.fetch_add(1, std::memory_order_acq_rel);
+    idle_.fetch_add(1, std::memory_order_relaxed);
+    active_.fetch_sub(1, std::memory_order_acq_rel);
     for (;;) {
       if (chunk_count_.load(std::memory_order_acquire) != 0) {
-        idle_.fetch_sub(1, std::memory_order_acq_rel);
-        if (take(stack)) return true;
-        idle_.fetch_add(1, std::memory_order_acq_rel);
+        active_.fetch_add(1, std::memory_order_acq_rel);
+        if (take(stack)) {
+          idle_.fetch_sub(1, std::memory_order_relaxed);
+          return true;
+        }
+        active_.fetch_sub(1, std::memory_order_acq_rel);
       }
-      if (idle_.load(std::memory_order_acquire) == workers_) return false;
+      if (active_.load(std::memory_order_acquire) == 0) {
+        idle_.fetch_sub(1, std::memory_order_relaxed);
+        return false;
+      }
       std::this_thread::yield();
     }
   }
@@ -128,7 +137,8 @@ class WorkSharing {
   std::mutex mutex_;
   std::vector<std::vector<Object*>> chunks_;
   std::atomic<std::size_t> chunk_count_{0};
-  std::atomic<unsigned> idle_{0};
+  std::atomic<unsigned> active_{0};  ///< workers in the phase with work (termination)
+  std::atomic<unsigned> idle_{0};    ///< workers waiting for work (whom to feed)
 };
 
 }  // namespace marrow::internal

@@ -23,8 +23,12 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   unsigned threads() const { return threads_; }
-  /// Runs task(worker) on every worker, 0 (the calling thread) to threads() - 1, and
-  /// returns when all have finished. Records each worker's busy time.
+  /// Runs task(0) on the calling thread and task(w) on each other worker w that wakes
+  /// before task(0) returns (a parked thread may take long to be scheduled on a busy
+  /// machine: the phase does not wait for it); returns when every task started has
+  /// finished. So a task must be complete with any subset of the workers, worker 0
+  /// included: workers claim their work dynamically. Records each worker's busy time
+  /// (zero for one that did not join).
   void run(const std::function<void(unsigned)>& task);
   /// Busy time of each worker in the last run().
   const std::vector<std::chrono::nanoseconds>& busy() const { return busy_; }
@@ -41,7 +45,8 @@ class WorkerPool {
   std::condition_variable done_;
   const std::function<void(unsigned)>* task_ = nullptr;
   std::uint64_t generation_ = 0;  ///< bumped per run(): a worker runs each generation once
-  unsigned running_ = 0;          ///< workers (besides the caller) still in the current run
+  unsigned running_ = 0;          ///< workers (besides the caller) in the current run
+  bool open_ = false;             ///< workers may still join the current run
   bool stop_ = false;
   std::vector<std::chrono::nanoseconds> busy_;
   std::vector<std::chrono::steady_clock::time_point> started_;
