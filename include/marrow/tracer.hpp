@@ -24,7 +24,7 @@ struct SlotTraits;
 /// root sources call it on their raw root slots. Every slot must be visited on every
 /// call: the collector may move the referent and rewrite the slot.
 ///
-/// Threads: with Config::gc_threads > 1, a major collection marks on several threads, so
+/// Threads: with Config::gc_threads > 1, collections mark and copy on several threads, so
 /// the `trace` functions of *different* objects may run at the same time. A `trace` must
 /// therefore only read its own object (its slots, and its plain fields to know which
 /// slots exist) and write nothing shared: no caches, counters or statics. Reading other
