@@ -8,7 +8,7 @@ if(NOT TARGET PkgConfig::MARROW_BENCH_BDWGC)
 endif()
 find_package(benchmark REQUIRED)
 
-foreach(name binary_trees gcbench churn gc_micro)
+foreach(name binary_trees gcbench churn gc_micro spike)
   add_executable(bench_${name} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.cpp)
   target_link_libraries(bench_${name} PRIVATE marrow::marrow PkgConfig::MARROW_BENCH_BDWGC
                                               marrow_build_flags)

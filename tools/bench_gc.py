@@ -7,6 +7,7 @@ hits every variant alike; figures are medians over the runs, ratios are against 
 
 Usage: tools/bench_gc.py [--quick] [--runs N] [--bin build/release/bin] [--out build/bench]
        [--only WORKLOAD ...] [--no-micro]
+       tools/bench_gc.py --sweep [--quick] [--runs N] ...   (the trade-off curves, sweep.md)
 """
 from __future__ import annotations
 
@@ -614,6 +615,164 @@ def render(out: Path, mode: str, runs_per: int, workloads: dict, all_runs: dict,
     return summary
 
 
+# ---- The time-memory trade-off sweep (--sweep) ------------------------------------------
+# Self-contained: its own runs, sweep.md and one SVG per workload, plus a section appended
+# to report.md between markers (so it survives re-rendering the main report).
+
+SWEEP_MARROW_TUNING = [0.25, 0.5, 1, 2, 4, 8]       # MARROW_HEAP_TUNING (the sqrt rule)
+SWEEP_MARROW_GROWTH = [1.5, 2, 3]                   # MARROW_GROWTH_FACTOR with tuning 0
+SWEEP_BOEHM_DIVISOR = [1, 2, 3, 5, 8]               # GC_FREE_SPACE_DIVISOR (Boehm's default 3)
+SWEEP_SERIES = {"marrow": "#1b7837", "marrow-growth": "#7fbf7b", "boehm": "#b2182b"}
+SWEEP_BEGIN, SWEEP_END = "<!-- sweep:begin -->", "<!-- sweep:end -->"
+
+
+def sweep_points() -> list[tuple[str, str, str, dict]]:
+    """(series, label, variant, environment) for every point of every curve."""
+    points = [("marrow", f"tuning {t:g}", "marrow", {"MARROW_HEAP_TUNING": str(t)})
+              for t in SWEEP_MARROW_TUNING]
+    points += [("marrow-growth", f"growth {g:g}", "marrow",
+                {"MARROW_HEAP_TUNING": "0", "MARROW_GROWTH_FACTOR": str(g)})
+               for g in SWEEP_MARROW_GROWTH]
+    points += [("boehm", f"divisor {d}", "boehm", {"GC_FREE_SPACE_DIVISOR": str(d)})
+               for d in SWEEP_BOEHM_DIVISOR]
+    return points
+
+
+def run_with_env(binary: Path, args: list[str], variant: str, env: dict, timeout: float) -> dict:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return run_once(binary, args, variant, timeout, None)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def svg_tradeoff(path: Path, title: str, curves: dict[str, list[tuple[float, float, str]]]) -> None:
+    """Wall time (y) against peak RSS (x), one polyline per series, points labelled."""
+    width, height = 680, 420
+    left, right, top, bottom = 70, 20, 40, 70
+    pw, ph = width - left - right, height - top - bottom
+    xs = [x for pts in curves.values() for x, _, _ in pts]
+    ys = [y for pts in curves.values() for _, y, _ in pts]
+    if not xs:
+        return
+    x0, x1 = 0.0, max(xs) * 1.1
+    y0, y1 = 0.0, max(ys) * 1.1
+
+    def px(x):
+        return left + pw * (x - x0) / (x1 - x0)
+
+    def py(y):
+        return top + ph - ph * (y - y0) / (y1 - y0)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{esc(title)}</text>',
+           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="black"/>',
+           f'<text x="{left + pw / 2}" y="{height - 35}" text-anchor="middle">peak RSS (MiB)</text>',
+           f'<text x="15" y="{top + ph / 2}" transform="rotate(-90 15 {top + ph / 2})" '
+           f'text-anchor="middle">wall time (ms)</text>']
+    for i in range(6):
+        xv, yv = x0 + (x1 - x0) * i / 5, y0 + (y1 - y0) * i / 5
+        out.append(f'<text x="{px(xv):.1f}" y="{top + ph + 14}" text-anchor="middle">{xv:.0f}</text>')
+        out.append(f'<text x="{left - 5}" y="{py(yv) + 4:.1f}" text-anchor="end">{yv:.0f}</text>')
+        out.append(f'<line x1="{left}" y1="{py(yv):.1f}" x2="{left + pw}" y2="{py(yv):.1f}" stroke="#eee"/>')
+    for li, (series, pts) in enumerate(curves.items()):
+        color = SWEEP_SERIES.get(series, "#999")
+        pts = sorted(pts)
+        if len(pts) > 1:
+            d = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y, _ in pts)
+            out.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="1.5"/>')
+        for x, y, label in pts:
+            out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{color}">'
+                       f'<title>{esc(series)} {esc(label)}: {x:.1f} MiB, {y:.0f} ms</title></circle>')
+            out.append(f'<text x="{px(x) + 5:.1f}" y="{py(y) - 5:.1f}" font-size="9" '
+                       f'fill="{color}">{esc(label)}</text>')
+        out.append(f'<rect x="{left + 10 + li * 200}" y="{height - 20}" width="10" height="10" '
+                   f'fill="{color}"/><text x="{left + 24 + li * 200}" y="{height - 11}">'
+                   f'{esc(series)}</text>')
+    out.append("</svg>")
+    path.write_text("\n".join(out))
+
+
+def dominated_note(curves: dict[str, list[tuple[float, float, str]]]) -> list[str]:
+    """For each Boehm point: a marrow point (either rule) both faster and smaller, or not."""
+    notes = []
+    ours = [p for s, pts in curves.items() if s.startswith("marrow") for p in pts]
+    for x, y, label in sorted(curves.get("boehm", [])):
+        better = [p for p in ours if p[0] <= x and p[1] <= y]
+        if better:
+            bx, by, bl = min(better, key=lambda p: p[1])
+            notes.append(f"- Boehm {label} ({x:.1f} MiB, {y:.0f} ms): marrow {bl} is both "
+                         f"smaller and faster ({bx:.1f} MiB, {by:.0f} ms).")
+        else:
+            smaller = [p for p in ours if p[0] <= x]
+            hint = (f"; the fastest marrow point that is smaller is {min(smaller, key=lambda p: p[1])[2]}"
+                    if smaller else "; no marrow point is as small")
+            notes.append(f"- Boehm {label} ({x:.1f} MiB, {y:.0f} ms): **no** marrow point is "
+                         f"both smaller and faster{hint}.")
+    return notes
+
+
+def run_sweep(opts, bindir: Path, out: Path) -> int:
+    quick = opts.quick
+    rounds = opts.runs or (2 if quick else 3)
+    workloads = dict(WORKLOADS_QUICK if quick else WORKLOADS_FULL)
+    if opts.only:
+        workloads = {k: v for k, v in workloads.items() if k in opts.only}
+    timeout = 300 if quick else 1200
+    points = sweep_points()
+    started = time.monotonic()
+    raw: dict[str, dict[str, list[dict]]] = {w: {} for w in workloads}
+    for rnd in range(rounds):
+        for w, (binary, args, _) in workloads.items():
+            for series, label, variant, env in points:
+                r = run_with_env(bindir / binary, args, variant, env, timeout)
+                raw[w].setdefault(f"{series}|{label}", []).append(r)
+                status = r.get("error") or (f"{r['wall_ms']:9.1f} ms {r['peak_rss_kb'] / 1024:8.1f} MiB")
+                log(f"  sweep [{rnd + 1}/{rounds}] {w:14s} {series:13s} {label:12s} {status}")
+    mode = "quick" if quick else "full"
+    lines = [f"## Time against memory: the sizing knobs swept ({mode}, {rounds} rounds)", "",
+             "Each point is one setting: marrow's `MARROW_HEAP_TUNING` (the square-root rule), "
+             "marrow's old rule (`MARROW_HEAP_TUNING=0`, `MARROW_GROWTH_FACTOR`) and Boehm's "
+             "`GC_FREE_SPACE_DIVISOR`; medians of wall time and peak RSS over the rounds, "
+             "all settings run in turn each round. Down and left is better (docs/tuning.md).", ""]
+    summary = {}
+    for w in workloads:
+        curves: dict[str, list[tuple[float, float, str]]] = {}
+        lines += [f"### {w}", "", "| series | setting | wall ms | peak RSS MiB |", "|---|---|---:|---:|"]
+        for series, label, _, _ in points:
+            runs = raw[w][f"{series}|{label}"]
+            ok = [r for r in runs if "error" not in r]
+            if not ok:
+                lines.append(f"| {series} | {label} | failed | {esc(runs[0].get('error', '?'))} |")
+                continue
+            wall = median([r["wall_ms"] for r in ok])
+            rss = median([r["peak_rss_kb"] for r in ok]) / 1024
+            curves.setdefault(series, []).append((rss, wall, label))
+            lines.append(f"| {series} | {label} | {fmt(wall)} | {fmt(rss)} |")
+        summary[w] = curves
+        svg_tradeoff(out / f"sweep_{w}.svg", f"{w}: wall time against peak RSS ({mode})", curves)
+        lines += ["", f"![trade-off, {w}](sweep_{w}.svg)", ""] + dominated_note(curves) + [""]
+    text = "\n".join(lines)
+    (out / "sweep.md").write_text(text)
+    (out / "sweep.json").write_text(json.dumps({"mode": mode, "rounds": rounds, "runs": raw,
+                                                "curves": summary}, indent=1))
+    report = out / "report.md"
+    if report.exists():
+        body = report.read_text()
+        if SWEEP_BEGIN in body:
+            body = body[:body.index(SWEEP_BEGIN)] + body[body.index(SWEEP_END) + len(SWEEP_END):]
+        report.write_text(body.rstrip() + "\n\n" + SWEEP_BEGIN + "\n" + text + "\n" + SWEEP_END + "\n")
+    log(f"bench_gc: sweep in {out / 'sweep.md'} ({time.monotonic() - started:.0f} s)")
+    failed = any("error" in r for per in raw.values() for rs in per.values() for r in rs)
+    return 1 if failed else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="3 rounds, smaller problems")
@@ -625,6 +784,8 @@ def main() -> int:
     ap.add_argument("--no-micro", action="store_true")
     ap.add_argument("--report-only", action="store_true",
                     help="re-render report.md and the plots from OUT/results.json")
+    ap.add_argument("--sweep", action="store_true",
+                    help="sweep the sizing knobs (marrow, Boehm): sweep.md and sweep_*.svg")
     opts = ap.parse_args()
 
     started = time.monotonic()
@@ -636,6 +797,10 @@ def main() -> int:
                saved.get("output_problems", []), saved.get("elapsed_s", 0), saved["machine"])
         log(f"bench_gc: report in {out / 'report.md'}")
         return 0
+
+    if opts.sweep:
+        out.mkdir(parents=True, exist_ok=True)
+        return run_sweep(opts, Path(opts.bin), out)
 
     quick = opts.quick
     mode = "quick" if quick else "full"

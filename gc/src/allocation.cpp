@@ -46,8 +46,10 @@ void Heap::set_limit() {
                 "eden's limit is never below its top (the fast path compares limit - top)");
   if (closed)
     mutator_.limit = mutator_.top;
+  else if (pretenuring_.active())
+    mutator_.limit = old_.lab_end();
   else
-    mutator_.limit = pretenuring_.active() ? old_.lab_end() : eden_limit_;
+    mutator_.limit = eden_poll_ != nullptr && eden_poll_ < eden_limit_ ? eden_poll_ : eden_limit_;
 }
 
 void Heap::reset_eden() {
@@ -56,10 +58,34 @@ void Heap::reset_eden() {
   std::memset(nursery_.eden_start(), 0xDB, std::size_t(mutator_.top - nursery_.eden_start()));
 #endif
   eden_allocated_before_ += std::size_t(mutator_.top - nursery_.eden_start());
+  nursery_.note_eden_use(std::size_t(mutator_.top - nursery_.eden_start()));
   mutator_.top = nursery_.eden_start();
+  nursery_.trim_survivors(Nursery::ReleaseSurvivors::kBeyondNeed);
+  eden_limit_ = nursery_.eden_end();
+  eden_poll_ = policy_.watch_for_quiet(provider_.committed_bytes())
+                   ? nursery_.eden_start() + HeapPolicy::kShrinkPollBytes
+                   : nullptr;
+  clamp_eden_limit();
+  set_limit();
+}
+
+void Heap::resize_eden(std::size_t bytes) {
+  MARROW_DCHECK(pretenuring_.eden_top() == nursery_.eden_start(), "eden is resized empty");
+  nursery_.resize_eden(bytes);
+  events_.stats().eden_bytes = nursery_.eden_capacity();
   eden_limit_ = nursery_.eden_end();
   clamp_eden_limit();
   set_limit();
+}
+
+bool Heap::poll_for_quiet() {
+  if (policy_.quiet_phase(HeapPolicy::Clock::now(), old_generation_bytes())) {
+    collect(GcKind::kMajor, GcReason::kShrink);
+    return true;
+  }
+  eden_poll_ = mutator_.top + HeapPolicy::kShrinkPollBytes;
+  set_limit();
+  return false;
 }
 
 // ---- The slow path -------------------------------------------------------------------------
@@ -76,7 +102,11 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       if (std::byte* p = allocate_pretenured(size)) return p;
       continue;  // the window is over (or a collection closed it): eden from here
     }
-    if (std::size_t(eden_limit_ - mutator_.top) >= size) break;
+    if (std::size_t(eden_limit_ - mutator_.top) >= size) {
+      if (eden_poll_ == nullptr || std::size_t(eden_poll_ - mutator_.top) >= size) break;
+      poll_for_quiet();  // moves the poll point on, or collects
+      continue;
+    }
     collect(GcKind::kMinor, GcReason::kAllocation);
     if (policy_.old_generation_full(old_generation_bytes(), 0))
       collect(GcKind::kMajor, GcReason::kHeapGrowth);
@@ -105,7 +135,7 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
     // The window is over. The next minor collection decides whether another opens; it
     // comes after a quarter of eden, which is enough to tell and copies less if the
     // answer is yes again.
-    eden_limit_ = nursery_.eden_start() + align_up(nursery_.eden_capacity() / 4, kWordSize);
+    eden_limit_ = nursery_.eden_start() + align_up(probe_bytes(), kWordSize);
     pretenuring_.stop();
     clamp_eden_limit();
     set_limit();

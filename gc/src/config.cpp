@@ -100,11 +100,13 @@ Config Config::from_env() { return from_env(Config{}); }
 
 Config Config::from_env(Config c) {
   c.nursery_bytes = env_size("MARROW_NURSERY_BYTES", c.nursery_bytes);
+  c.min_nursery_bytes = env_size("MARROW_MIN_NURSERY_BYTES", c.min_nursery_bytes);
   c.survivor_bytes = env_size("MARROW_SURVIVOR_BYTES", c.survivor_bytes);
   c.tenure_age = static_cast<unsigned>(env_size("MARROW_TENURE_AGE", c.tenure_age));
   c.large_object_bytes = env_size("MARROW_LARGE_OBJECT_BYTES", c.large_object_bytes);
   c.heap_limit_bytes = env_size("MARROW_HEAP_LIMIT", c.heap_limit_bytes);
   c.growth_factor = env_double("MARROW_GROWTH_FACTOR", c.growth_factor);
+  c.heap_tuning = env_double("MARROW_HEAP_TUNING", c.heap_tuning);
   c.compaction_threshold = env_double("MARROW_COMPACTION_THRESHOLD", c.compaction_threshold);
   c.pretenure_survival = env_double("MARROW_PRETENURE_SURVIVAL", c.pretenure_survival);
   c.page_reserve = env_size("MARROW_PAGE_RESERVE", c.page_reserve);
@@ -135,6 +137,9 @@ Config normalised(Config c) {
     throw ConfigError(fmt::format("marrow: Config::growth_factor must be a finite number, got {}",
                                   c.growth_factor));
   c.growth_factor = std::clamp(c.growth_factor, kMinGrowthFactor, kMaxGrowthFactor);
+  if (!(c.heap_tuning >= 0.0 && c.heap_tuning <= kMaxHeapTuning))
+    throw ConfigError(fmt::format("marrow: Config::heap_tuning must be in [0, {}], got {}",
+                                  kMaxHeapTuning, c.heap_tuning));
   if (c.trace_gc < 0)
     throw ConfigError(
         fmt::format("marrow: Config::trace_gc must be 0, 1 or 2, got {}", c.trace_gc));
@@ -149,6 +154,10 @@ Config normalised(Config c) {
         fmt::format("marrow: Config::nursery_bytes {} exceeds the maximum of {} bytes",
                     c.nursery_bytes, kMaxNurseryBytes));
   c.nursery_bytes = std::max(c.nursery_bytes, kMinNurseryBytes);
+  if (c.min_nursery_bytes > kMaxNurseryBytes)
+    throw ConfigError(
+        fmt::format("marrow: Config::min_nursery_bytes {} exceeds the maximum of {} bytes",
+                    c.min_nursery_bytes, kMaxNurseryBytes));
   if (c.survivor_bytes > (kYoungSlotBytes - c.nursery_bytes) / 2)
     throw ConfigError(fmt::format(
         "marrow: Config::survivor_bytes {}: eden ({} bytes) and two survivor spaces must fit "
@@ -169,6 +178,8 @@ Config normalised(Config c) {
       if (c.survivor_bytes != 0) c.survivor_bytes /= 2;
     }
   }
+  // After the heap limit's halving: eden never shrinks below its floor nor grows past it.
+  c.min_nursery_bytes = std::clamp(c.min_nursery_bytes, kMinNurseryBytes, c.nursery_bytes);
   if (c.survivor_bytes == 0) c.survivor_bytes = c.nursery_bytes / 4;
   c.survivor_bytes = std::max<std::size_t>(c.survivor_bytes, 4096);
   // Large objects must fit neither eden's slow path badly nor an old page: at most a

@@ -177,6 +177,10 @@ const HeapStats& Heap::stats() {
                                                                   events_.created());
   s.allocation_rate =
       s.uptime.count() > 0 ? double(s.bytes_allocated) / (double(s.uptime.count()) / 1e9) : 0.0;
+  s.next_major_trigger = policy_.next_major_trigger();
+  s.old_allocation_rate = policy_.old_allocation_rate();
+  s.collection_speed = policy_.collection_speed();
+  s.eden_bytes = nursery_.eden_capacity();
   s.pause_p50 = s.pauses.percentile(0.50);
   s.pause_p90 = s.pauses.percentile(0.90);
   s.pause_p99 = s.pauses.percentile(0.99);

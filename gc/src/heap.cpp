@@ -41,7 +41,7 @@ Heap::Heap(const Config& config, Mutator& mutator)
   mutator_.large_object_bytes = config_.large_object_bytes;
   eden_limit_ = nursery_.eden_end();
   stress_countdown_ = config_.stress_interval;
-  policy_.start(nursery_.committed_bytes());
+  policy_.start(nursery_.span());
   set_limit();
   if (!config_.gc_trace_path.empty()) start_gc_trace(config_.gc_trace_path);
 }
@@ -51,11 +51,44 @@ Heap::Heap(const Config& config, Mutator& mutator)
 Heap::~Heap() = default;
 
 void Heap::collect(GcKind kind, GcReason reason) {
-  if (kind == GcKind::kMinor)
+  const GcEvent& e = events_.current();  // the collection just finished, below
+  if (kind == GcKind::kMinor) {
+    const HeapStats& s = events_.stats();
+    std::size_t copied_before = s.bytes_promoted + s.bytes_survived;
     collect_minor(reason, false);
-  else
+    if (reason == GcReason::kAllocation) {
+      std::size_t young_before =
+          e.space_before[std::size_t(Space::kEden)] + e.space_before[std::size_t(Space::kSurvivor)];
+      std::size_t copied = s.bytes_promoted + s.bytes_survived - copied_before;
+      std::size_t eden = policy_.next_eden_size(nursery_.eden_capacity(), young_before, copied);
+      if (eden != nursery_.eden_capacity()) resize_eden(eden);
+    }
+    policy_.minor_ended(e.pause);
+  } else {
+    std::size_t before = old_generation_bytes();
     collect_major(reason, kind == GcKind::kCompact);
+    policy_.major_ended(reason, e.start + e.pause, e.pause, before, old_generation_bytes());
+    // A quiet phase allocates little: the smallest eden serves it.
+    if (reason == GcReason::kShrink) resize_eden(config_.min_nursery_bytes);
+  }
+  // While a pretenuring window is open eden is empty, and the probe that ends it uses only
+  // its first quarter: the rest need not stay resident (it is touched again only when a
+  // phase without windows comes).
+  if (config_.heap_tuning > 0 && pretenuring_.active()) nursery_.release_eden_beyond(probe_bytes());
   run_finalizers();
+}
+
+void Heap::reduce_memory() {
+  check_may_collect("reduce_memory()");
+  collect(GcKind::kMajor, GcReason::kRequested);
+  // Compacting frees the pages that holes keep; past a fifth of old space it is worth a
+  // second pass over the heap.
+  constexpr double kCompactAbove = 0.2;
+  if (policy_.fragmentation(old_.free_list_bytes(), old_.allocated_bytes()) > kCompactAbove)
+    collect(GcKind::kCompact, GcReason::kRequested);
+  provider_.trim(0);
+  nursery_.trim_survivors(Nursery::ReleaseSurvivors::kAll);
+  resize_eden(config_.min_nursery_bytes);
 }
 
 void Heap::check_may_collect(const char* what) const {

@@ -17,8 +17,10 @@ class MajorCollector {
   /// Returns the kind of collection it became (kMajor, or kCompact).
   GcKind run(bool force_compact) {
     Heap& h = heap_;
+    auto started = HeapPolicy::Clock::now();
     // 1. Empty the nursery: afterwards nothing is young, so nothing is remembered.
     promoted_ = h.evacuate_nursery(true);
+    std::size_t old_generation = h.old_generation_bytes();  // what marking walks into
     h.remembered_.clear();
     // 2. Mark.
     h.enter_phase(GcPhase::kRoots);
@@ -59,7 +61,15 @@ class MajorCollector {
     h.events_.stats().bytes_freed += old_before > old_live ? old_before - old_live : 0;
     h.old_.set_allocated_bytes(old_live);
     h.policy_.record_sweep(compact, h.old_.free_list_bytes(), page_tails);
-    h.policy_.after_major(old_live + h.large_.object_bytes(), h.nursery_.committed_bytes());
+    std::size_t live = old_live + h.large_.object_bytes();
+    MajorCost cost;
+    cost.old_growth = old_generation - std::min(old_generation, h.policy_.live_after_major());
+    cost.mutator_time = h.policy_.mutator_time_since_major(h.events_.current().start);
+    cost.marked = live;
+    cost.duration =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(HeapPolicy::Clock::now() - started);
+    h.policy_.record_major_cost(cost);
+    h.policy_.after_major(live, h.nursery_.span());
     std::size_t keep = h.policy_.pages_to_keep(reason_, h.old_.free_list_bytes());
     h.provider_.set_reserve(keep);
     h.provider_.trim(keep);

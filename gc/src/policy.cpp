@@ -4,6 +4,7 @@
 #include "marrow/gc/policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
@@ -42,13 +43,109 @@ bool HeapPolicy::should_compact(bool requested, const OldSpaceCensus& c) const {
   return c.occupied_pages >= 8 && holes_unused && fragmentation > config_.compaction_threshold;
 }
 
+// ---- Sizing by measured cost --------------------------------------------------------------
+// MemBalancer (Kirisame et al., OOPSLA 2022): a heap of live size L that grows at g bytes per
+// second and is collected at s bytes per second spends L/s per collection, g/H collections
+// per second with headroom H, so a share g*L/(s*H) of its time; memory is L + H. Spending a
+// given total time over heaps (or over a program's phases) with the least memory gives
+// H proportional to sqrt(L * g / s). The factor of proportionality is the one knob.
+
+namespace {
+/// The reference size inside the square root: with heap_tuning 1 a heap growing as fast as
+/// it is marked (g = s) gets the headroom sqrt(L * 256 MiB): 256 MiB for 256 MiB live.
+/// With it, heap_tuning values between 0.25 and 8 span the useful part of the trade-off
+/// curves of tools/bench_gc.py --sweep (docs/tuning.md).
+constexpr double kHeadroomReference = double(std::size_t{256} << 20);
+/// Below a few MiB of headroom, a major collection's fixed costs (waking the workers,
+/// walking every page, the promote-all scavenge) dominate whatever the rates say.
+constexpr std::size_t kMinHeadroom = std::size_t{4} << 20;
+/// Weight of the past in the smoothed rates: one collection's reading counts half, so a
+/// phase change shows within two or three collections and one odd reading is halved.
+constexpr double kSmoothing = 0.5;
+/// Readings over less mutator time than this say more about the clock than the program.
+constexpr std::chrono::nanoseconds kMinInterval = std::chrono::milliseconds(1);
+
+double seconds(std::chrono::nanoseconds t) { return double(t.count()) / 1e9; }
+double smooth(double average, double reading) {
+  return average == 0 ? reading : kSmoothing * average + (1 - kSmoothing) * reading;
+}
+}  // namespace
+
+void HeapPolicy::record_major_cost(const MajorCost& c) {
+  if (c.mutator_time >= kMinInterval)
+    old_rate_ = smooth(old_rate_, double(c.old_growth) / seconds(c.mutator_time));
+  if (c.duration >= kMinInterval && c.marked != 0)
+    speed_ = smooth(speed_, double(c.marked) / seconds(c.duration));
+}
+
+std::size_t HeapPolicy::headroom(std::size_t live) const {
+  if (config_.heap_tuning <= 0 || old_rate_ <= 0 || speed_ <= 0) return 0;
+  double h =
+      config_.heap_tuning * std::sqrt(double(live) * kHeadroomReference * old_rate_ / speed_);
+  // The old rule's ceiling: never more than growth_factor allows at its largest.
+  double ceiling =
+      double(live) * (kMaxGrowthFactor - 1) + double(config_.initial_old_trigger_bytes);
+  return std::max(kMinHeadroom, std::size_t(std::min(h, ceiling)));
+}
+
 void HeapPolicy::after_major(std::size_t live, std::size_t nursery_committed) {
   live_after_major_ = live;
-  std::size_t trigger = std::max<std::size_t>(std::size_t(double(live) * config_.growth_factor),
-                                              live + config_.initial_old_trigger_bytes);
+  std::size_t trigger;
+  if (std::size_t h = headroom(live); h != 0) {
+    trigger = live + h;
+  } else {
+    trigger = std::max<std::size_t>(std::size_t(double(live) * config_.growth_factor),
+                                    live + config_.initial_old_trigger_bytes);
+  }
   if (config_.heap_limit_bytes != 0)
     trigger = std::min(trigger, std::max(old_generation_room(nursery_committed), live + kPageSize));
   next_major_trigger_ = trigger;
+}
+
+std::size_t HeapPolicy::next_eden_size(std::size_t eden, std::size_t young_before,
+                                       std::size_t copied) const {
+  std::size_t smallest = config_.min_nursery_bytes;
+  std::size_t largest = config_.nursery_bytes;
+  if (config_.heap_tuning <= 0 || smallest >= largest || young_before == 0) return eden;
+  // Eden is halved only by quiet phases and reduce_memory (and its pages beyond the probe
+  // are released while pretenuring windows leave it empty): shrinking it because much of
+  // it survived feeds back, since a smaller eden gives objects less time to die, which
+  // opens pretenuring windows for data that then dies old. It grows back by doubling
+  // while less than a tenth of it survives, the young-dying case a larger eden serves.
+  constexpr double kLowSurvival = 0.10;
+  double survival = double(copied) / double(young_before);
+  if (survival < kLowSurvival) return std::min(eden * 2, largest);
+  return eden;
+}
+
+bool HeapPolicy::quiet_phase(Clock::time_point now, std::size_t old_generation_bytes) {
+  std::size_t room = next_major_trigger_ - std::min(next_major_trigger_, live_after_major_);
+  if (old_generation_bytes > quiet_base_ + room / 8) {
+    // Growing: a major collection will come from the trigger. Start watching again.
+    quiet_since_ = now;
+    quiet_base_ = old_generation_bytes;
+    return false;
+  }
+  return now - quiet_since_ >= quiet_delay_ && now - last_major_end_ >= quiet_delay_;
+}
+
+void HeapPolicy::major_ended(GcReason reason, Clock::time_point end,
+                             std::chrono::nanoseconds duration, std::size_t old_before,
+                             std::size_t old_after) {
+  last_major_end_ = end;
+  paused_since_major_ = std::chrono::nanoseconds(0);
+  quiet_since_ = end;
+  quiet_base_ = old_after;
+  if (reason == GcReason::kShrink) {
+    // Freed little: what is there is live, so look again later (doubling the wait).
+    bool freed_little = old_before - std::min(old_before, old_after) < old_before / 4;
+    quiet_delay_ = freed_little ? std::min(2 * quiet_delay_, kMaxQuietDelay) : kQuietDelay;
+  } else if (reason == GcReason::kHeapGrowth) {
+    quiet_delay_ = kQuietDelay;
+  }
+  // A shrinking collection takes at most a fifth of the quiet phase it ends. (A tenth
+  // delayed the 1 GiB spike of bench/spike.cpp past two seconds on a loaded machine.)
+  quiet_delay_ = std::max(quiet_delay_, 4 * duration);
 }
 
 std::size_t HeapPolicy::pages_to_keep(GcReason reason, std::size_t free_list_bytes) const {

@@ -31,7 +31,9 @@ void Pretenuring::adapt(double threshold, std::size_t copied, std::size_t young_
   // should not end a phase that keeps building long-lived data.
   double survival = double(copied) / double(young_before);
   survival_average_ = 0.5 * survival_average_ + 0.5 * survival;
-  std::size_t eden = nursery_.eden_capacity();
+  // Windows are measured in the largest eden: the adaptive eden shrinks exactly when
+  // windows open (high survival), and shorter windows would only mean more probes.
+  std::size_t eden = nursery_.eden_max_capacity();
   if (survival >= threshold) {
     // Most of what the nursery held was copied: allocate the next window old. Windows
     // double while the nursery keeps being mostly alive between them (at most 8 edens:

@@ -38,6 +38,8 @@ const char* to_string(GcReason reason) noexcept {
       return "pin";
     case GcReason::kFragmentation:
       return "fragmentation";
+    case GcReason::kShrink:
+      return "shrink";
   }
   return "?";
 }
@@ -220,6 +222,10 @@ std::string to_json(const HeapStats& s) {
   field("pages_returned", s.pages_returned);
   field("fragmentation", fmt::format("{:.6f}", s.fragmentation));
   field("allocation_rate", fmt::format("{:.1f}", s.allocation_rate));
+  field("next_major_trigger", s.next_major_trigger);
+  field("old_allocation_rate", fmt::format("{:.1f}", s.old_allocation_rate));
+  field("collection_speed", fmt::format("{:.1f}", s.collection_speed));
+  field("eden_bytes", s.eden_bytes);
   std::string spaces = "{";
   for (Space sp : kSpaces) {
     const SpaceStats& x = s.spaces[std::size_t(sp)];

@@ -203,4 +203,8 @@ void decommit_young(std::byte* p, std::size_t n) noexcept {
   mmap(p, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 }
 
+void release_young(std::byte* p, std::size_t n) noexcept {
+  if (n != 0) madvise(p, n, MADV_DONTNEED);
+}
+
 }  // namespace marrow::internal

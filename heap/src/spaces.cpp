@@ -2,6 +2,7 @@
 // These hand out and take back memory; they never read object contents except headers.
 #include "marrow/heap/spaces.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "marrow/internal/check.hpp"
@@ -35,7 +36,45 @@ Nursery::InitResult Nursery::init(std::size_t eden_bytes, std::size_t survivor_b
   eden_ = {base_, base_, base_ + eden_bytes};
   survivors_[0] = {eden_.end, eden_.end, eden_.end + survivor_bytes};
   survivors_[1] = {survivors_[0].end, survivors_[0].end, survivors_[0].end + survivor_bytes};
+  eden_max_ = eden_bytes;
   return InitResult::kOk;
+}
+
+void Nursery::resize_eden(std::size_t bytes) noexcept {
+  MARROW_DCHECK(eden_.top == eden_.start, "eden is resized only when empty");
+  bytes = std::clamp(align_up(bytes, kOsPageSize), kOsPageSize, eden_max_);
+  release_eden_beyond(bytes);
+  eden_.end = eden_.start + bytes;
+}
+
+void Nursery::release_eden_beyond(std::size_t bytes) noexcept {
+  bytes = align_up(bytes, kOsPageSize);
+  if (eden_touched_ <= bytes) return;  // nothing resident there: no syscall
+  release_young(eden_.start + bytes, eden_touched_ - bytes);
+  eden_touched_ = bytes;
+}
+
+void Nursery::trim_survivors(ReleaseSurvivors what) noexcept {
+  // From-space has just been filled (it was the to-space of the collection that flipped).
+  std::size_t used = align_up(from_space().used(), kOsPageSize);
+  std::size_t& from_touched = survivor_touched_[from_];
+  from_touched = std::max(from_touched, used);
+  std::size_t keep = 0;
+  if (what == ReleaseSurvivors::kBeyondNeed) {
+    // Survivors vary from one collection to the next; releasing what twice the last
+    // amount does not reach keeps this syscall rare while bounding what is kept.
+    constexpr std::size_t kMinKeep = std::size_t{64} << 10;
+    keep = std::min(std::max(2 * used, kMinKeep), to_space().capacity());
+  } else {
+    MARROW_DCHECK(used == 0, "survivor spaces are released only when both are empty");
+    from_touched = 0;
+    release_young(from_space().start, from_space().capacity());
+  }
+  std::size_t& to_touched = survivor_touched_[1 - from_];
+  if (to_touched > keep) {
+    release_young(to_space().start + keep, to_touched - keep);
+    to_touched = keep;
+  }
 }
 
 // ---- Old space -----------------------------------------------------------------------

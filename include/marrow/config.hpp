@@ -25,6 +25,13 @@ struct Config {
   /// Range: raised to 64 KiB; above 512 MiB is a ConfigError. Under a heap limit it is
   /// halved until the nursery takes at most half of the limit.
   std::size_t nursery_bytes = std::size_t{16} << 20;
+  /// The smallest eden the adaptive nursery shrinks to. Eden shrinks to it in a quiet
+  /// phase and on rt.reduce_memory(), and doubles back (at most to nursery_bytes) after
+  /// each minor collection that finds less than a tenth of the nursery alive. While
+  /// pretenuring windows leave eden empty, its pages beyond the probe (a quarter) are given
+  /// back to the OS. Setting it to nursery_bytes keeps eden fixed. Raised to 64 KiB,
+  /// lowered to nursery_bytes; above 512 MiB is a ConfigError.
+  std::size_t min_nursery_bytes = std::size_t{1} << 20;
   /// Each of the two survivor semispaces; 0 means nursery_bytes / 4. Raised to 4 KiB;
   /// eden plus two survivor spaces beyond 1 GiB (the nursery's slot) is a ConfigError.
   std::size_t survivor_bytes = 0;
@@ -42,6 +49,14 @@ struct Config {
   /// growth_factor x its live size after the last major collection. Clamped to
   /// [1.1, 100]; NaN or infinity is a ConfigError.
   double growth_factor = 2.0;
+  /// Old-generation sizing from measured cost (docs/tuning.md): after each major
+  /// collection the next trigger is live + heap_tuning x sqrt(live x R x g / s), where g
+  /// is the rate at which the old generation grows (promotion, pretenuring, large objects)
+  /// per second of mutator time, s the bytes the last major collections kept per second
+  /// of their pause, and R a fixed 256 MiB; both rates are smoothed. Larger values trade
+  /// memory for fewer major collections (twice the value, twice the headroom). 0 restores
+  /// the fixed growth_factor rule. In [0, 100], else a ConfigError.
+  double heap_tuning = 0.75;
   /// Old-generation size that triggers the first major collection.
   std::size_t initial_old_trigger_bytes = std::size_t{16} << 20;
   /// A major collection compacts when this fraction of old-space pages is free and the
@@ -75,12 +90,13 @@ struct Config {
   /// trace-event JSON from the start (see Runtime::start_gc_trace).
   std::string gc_trace_path;
 
-  /// `base` with MARROW_NURSERY_BYTES, MARROW_SURVIVOR_BYTES, MARROW_TENURE_AGE,
-  /// MARROW_LARGE_OBJECT_BYTES, MARROW_HEAP_LIMIT, MARROW_GROWTH_FACTOR,
-  /// MARROW_COMPACTION_THRESHOLD, MARROW_PRETENURE_SURVIVAL, MARROW_GC_THREADS,
-  /// MARROW_PAGE_RESERVE, MARROW_STRESS_INTERVAL, MARROW_VERIFY_HEAP, MARROW_TRACE_GC and
-  /// MARROW_GC_TRACE (a path) applied. Sizes accept K, M and G suffixes. A malformed value throws
-  /// ConfigError (a std::invalid_argument) naming the variable; ranges are checked by the Runtime.
+  /// `base` with MARROW_NURSERY_BYTES, MARROW_MIN_NURSERY_BYTES, MARROW_SURVIVOR_BYTES,
+  /// MARROW_TENURE_AGE, MARROW_LARGE_OBJECT_BYTES, MARROW_HEAP_LIMIT, MARROW_GROWTH_FACTOR,
+  /// MARROW_HEAP_TUNING, MARROW_COMPACTION_THRESHOLD, MARROW_PRETENURE_SURVIVAL,
+  /// MARROW_GC_THREADS, MARROW_PAGE_RESERVE, MARROW_STRESS_INTERVAL, MARROW_VERIFY_HEAP,
+  /// MARROW_TRACE_GC and MARROW_GC_TRACE (a path) applied. Sizes accept K, M and G
+  /// suffixes. A malformed value throws ConfigError (a std::invalid_argument) naming the
+  /// variable; ranges are checked by the Runtime.
   static Config from_env(Config base);
   static Config from_env();
 };

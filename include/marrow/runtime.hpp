@@ -85,6 +85,19 @@ class Runtime {
   /// kCompact: everything, compacting old space.
   void collect(GcKind kind = GcKind::kMajor);
 
+  /// Gives back all the memory it can, for an embedder that knows it went idle (a server
+  /// between requests, an app sent to the background): a major collection (compacting
+  /// when old space is fragmented), every empty page returned to the OS, eden shrunk to
+  /// Config::min_nursery_bytes and the survivor spaces released. The heap grows again as
+  /// the program allocates. Costs a full collection; same rules as collect().
+  ///
+  /// ```cpp
+  /// rt.collect(marrow::GcKind::kMinor);  // nothing special needed before
+  /// rt.reduce_memory();
+  /// std::printf("%zu bytes committed\n", rt.stats().heap_bytes);
+  /// ```
+  void reduce_memory();
+
   /// Pins the object: it will not move until `unpin`. A young object is promoted first
   /// (a minor collection). Pins nest; each pin needs one unpin.
   template <class T>

@@ -26,8 +26,9 @@ enum class GcReason : std::uint8_t {
   kStress,         ///< stress mode
   kPin,            ///< a young object was pinned and had to be promoted
   kFragmentation,  ///< old space too fragmented (compaction chosen automatically)
+  kShrink,         ///< the old generation grew little for a while: find what died, give pages back
 };
-inline constexpr std::size_t kGcReasonCount = 7;
+inline constexpr std::size_t kGcReasonCount = 8;
 
 /// The phases a collection's pause is split into. A collection is a sequence of phases;
 /// each moment of the pause is charged to exactly one, so the phase times add up to it.
@@ -129,6 +130,14 @@ struct HeapStats {
   double fragmentation = 0.0;
   /// Bytes allocated per second of the runtime's life so far.
   double allocation_rate = 0.0;
+  /// Heap sizing (docs/tuning.md): the old-generation size that starts the next major
+  /// collection; the smoothed rate at which the old generation grew (bytes per second of
+  /// mutator time) and at which major collections marked (bytes per second of pause), 0
+  /// until measured; and eden's current size (the adaptive nursery).
+  std::size_t next_major_trigger = 0;
+  double old_allocation_rate = 0.0;
+  double collection_speed = 0.0;
+  std::size_t eden_bytes = 0;
   std::chrono::nanoseconds uptime{0};
   std::chrono::nanoseconds max_pause{0};
   std::chrono::nanoseconds total_pause{0};

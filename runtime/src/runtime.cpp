@@ -13,6 +13,7 @@ Runtime::Runtime(const Config& config)
 Runtime::~Runtime() = default;
 
 void Runtime::collect(GcKind kind) { heap_->collect_requested(kind); }
+void Runtime::reduce_memory() { heap_->reduce_memory(); }
 
 Object* Runtime::pin_object(Object* object) { return heap_->pin(object); }
 void Runtime::unpin(const Object* object) { heap_->unpin(const_cast<Object*>(object)); }

@@ -67,6 +67,30 @@ bool is_filled(const std::byte* p, std::size_t n, std::byte value) {
 
 }  // namespace
 
+TEST_CASE("nursery: eden resizes within its range, and released pages stop counting") {
+  run_in_child([](Failures& f) {
+    Nursery n;
+    const bool n_ok = n.init(64 * 4096, 8 * 4096) == Nursery::InitResult::kOk;
+    NURSERY_EXPECT(f, n_ok);
+    if (!n_ok) return;
+    std::memset(n.eden_start(), 1, 64 * 4096);  // touch all of eden
+    n.note_eden_use(64 * 4096);
+    NURSERY_EXPECT(f, n.committed_bytes(0) == 64 * 4096);
+    n.release_eden_beyond(16 * 4096);
+    NURSERY_EXPECT(f, n.committed_bytes(0) == 16 * 4096);
+    NURSERY_EXPECT(f, n.eden_capacity() == 64 * 4096);             // released, not resized
+    NURSERY_EXPECT(f, n.eden_start()[20 * 4096] == std::byte{0});  // reads as zero again
+    NURSERY_EXPECT(f, n.eden_start()[4096] == std::byte{1});       // kept
+    n.resize_eden(8 * 4096 - 1);                                   // rounded up to an OS page
+    NURSERY_EXPECT(f, n.eden_capacity() == 8 * 4096);
+    NURSERY_EXPECT(f, n.eden_max_capacity() == 64 * 4096);
+    NURSERY_EXPECT(f, n.committed_bytes(0) == 8 * 4096);
+    NURSERY_EXPECT(f, n.contains(n.eden_start() + 32 * 4096));  // still young: same range
+    n.resize_eden(std::size_t{1} << 30);                        // clamped to the maximum
+    NURSERY_EXPECT(f, n.eden_capacity() == 64 * 4096);
+  });
+}
+
 TEST_CASE("nursery: init lays out eden and two survivor spaces, rounded to 4 KiB") {
   run_in_child([](Failures& f) {
     NURSERY_EXPECT(f, young_slot_count() == 0);  // this child reserves the region itself
@@ -80,7 +104,8 @@ TEST_CASE("nursery: init lays out eden and two survivor spaces, rounded to 4 KiB
     NURSERY_EXPECT(f, n.eden_capacity() == eden);
     NURSERY_EXPECT(f, n.survivor_capacity() == survivor);
     NURSERY_EXPECT(f, n.span() == eden + 2 * survivor);
-    NURSERY_EXPECT(f, n.committed_bytes() == n.span());
+    NURSERY_EXPECT(f, n.committed_bytes(0) == 0);  // nothing touched yet
+    NURSERY_EXPECT(f, n.committed_bytes(eden) == eden);
     NURSERY_EXPECT(f, n.eden_start() == base);
     NURSERY_EXPECT(f, n.eden_end() == base + eden);
     const BumpRegion& from = n.from_space();

@@ -35,6 +35,7 @@ inline constexpr std::size_t kMaxNurseryBytes = std::size_t{512} << 20;
 inline constexpr std::size_t kMinHeapLimitBytes = std::size_t{1} << 20;
 inline constexpr double kMinGrowthFactor = 1.1;
 inline constexpr double kMaxGrowthFactor = 100.0;
+inline constexpr double kMaxHeapTuning = 100.0;
 
 /// Normalises a Config the way a Runtime applies it (ranges, derived sizes); throws
 /// ConfigError for a value outside its range (gc/src/config.cpp).
@@ -72,6 +73,9 @@ class Heap {
   void collect(GcKind kind, GcReason reason);
   /// rt.collect(): refuses inside finalizers and constructors.
   void collect_requested(GcKind kind);
+  /// rt.reduce_memory(): a major collection (and a compaction when fragmented), then every
+  /// empty page, the survivor spaces and eden beyond its minimum given back.
+  void reduce_memory();
   Object* pin(Object* object);  ///< promotes a young object first; returns its address
   void unpin(Object* object);
   void set_near_heap_limit_callback(std::function<std::size_t(std::size_t, std::size_t)> cb);
@@ -96,8 +100,12 @@ class Heap {
   /// a second one frees those. For the heap walk and heap snapshots.
   void collect_for_inspection(const char* what);
   SpaceUsage space_usage() const;
+  /// Under a heap limit the nursery counts whole, whatever eden's size and the survivor
+  /// pages touched: invariant L then holds through eden resizing and survivor growth.
   std::size_t committed_bytes() const {
-    return nursery_.committed_bytes() + provider_.committed_bytes();
+    if (config_.heap_limit_bytes != 0) return nursery_.span() + provider_.committed_bytes();
+    return nursery_.committed_bytes(std::size_t(pretenuring_.eden_top() - nursery_.eden_start())) +
+           provider_.committed_bytes();
   }
 
   void set_mark_stack_limit_for_testing(std::size_t n) { mark_stack_limit_ = n; }
@@ -135,6 +143,15 @@ class Heap {
   void end_collection(GcKind kind, GcReason reason, std::size_t promoted);
   /// Eden is empty after a minor collection; resets the allocation buffer.
   void reset_eden();
+  /// Sets eden's size (HeapPolicy::next_eden_size); eden must be empty (gc/src/allocation.cpp).
+  void resize_eden(std::size_t bytes);
+  /// The slow path reached a poll point (eden_poll_): a shrinking collection when the
+  /// policy sees a quiet phase (returns true), else the next poll point.
+  bool poll_for_quiet();
+  /// Eden bytes a probe after a pretenuring window uses (gc/src/allocation.cpp).
+  std::size_t probe_bytes() const {
+    return std::min(nursery_.eden_max_capacity() / 4, nursery_.eden_capacity());
+  }
   /// Sets the mutator's limit from the state: closed (stress, finalizers), the lent LAB,
   /// or eden's limit for this cycle (gc/src/allocation.cpp).
   void set_limit();
@@ -168,7 +185,10 @@ class Heap {
   std::function<std::size_t(std::size_t, std::size_t)> near_limit_callback_;
 
   // Allocation state (gc/src/allocation.cpp).
-  std::byte* eden_limit_ = nullptr;        ///< end of eden for this cycle (shorter when probing)
+  std::byte* eden_limit_ = nullptr;  ///< end of eden for this cycle (shorter when probing)
+  /// While the policy watches for a quiet phase, the mutator's limit stops here too (every
+  /// HeapPolicy::kShrinkPollBytes of eden) so that the slow path can look; else nullptr.
+  std::byte* eden_poll_ = nullptr;
   std::size_t eden_allocated_before_ = 0;  ///< eden bytes allocated before the current cycle
   std::size_t other_allocated_ = 0;        ///< large and immortal bytes allocated
   std::uint64_t stress_countdown_ = 0;

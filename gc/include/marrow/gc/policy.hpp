@@ -3,6 +3,7 @@
 // limit's arithmetic (docs/design.md, sections 6-8). Decides only: the collections that
 // carry a decision out live in their own files. One formula per question.
 #pragma once
+#include <chrono>
 #include <cstddef>
 
 #include "marrow/config.hpp"
@@ -19,8 +20,18 @@ struct OldSpaceCensus {
   std::size_t free_list_bytes = 0;  ///< free-listed bytes before this collection's sweep
 };
 
+/// What a major collection measured, for sizing the next trigger by cost.
+struct MajorCost {
+  std::size_t old_growth = 0;  ///< old-generation bytes added since the last major collection
+  std::chrono::nanoseconds mutator_time{0};  ///< since the last major, collection pauses excluded
+  std::size_t marked = 0;                    ///< bytes the collection found live
+  std::chrono::nanoseconds duration{0};      ///< the collection's own time
+};
+
 class HeapPolicy {
  public:
+  using Clock = std::chrono::steady_clock;
+
   explicit HeapPolicy(const Config& config) : config_(config) {}
 
   /// The bytes the heap limit leaves the old generation once the nursery is committed
@@ -38,9 +49,45 @@ class HeapPolicy {
   /// fragmented and the holes the last sweep left went mostly unused.
   bool should_compact(bool requested, const OldSpaceCensus& census) const;
   /// After a major collection that kept `live` bytes in old and large space: the next
-  /// trigger (growth_factor x live, at least live + initial_old_trigger_bytes, capped by
-  /// the limit's room).
+  /// trigger, capped by the limit's room. With heap_tuning > 0 and costs measured
+  /// (record_major_cost), live + the square-root headroom (docs/tuning.md); otherwise
+  /// growth_factor x live, at least live + initial_old_trigger_bytes.
   void after_major(std::size_t live, std::size_t nursery_committed);
+  /// Folds one major collection's measurements into the smoothed rates.
+  void record_major_cost(const MajorCost& cost);
+  /// The square-root rule's headroom for `live` bytes at the smoothed rates (0 while unmeasured).
+  std::size_t headroom(std::size_t live) const;
+  double old_allocation_rate() const { return old_rate_; }  ///< bytes per mutator second
+  double collection_speed() const { return speed_; }        ///< bytes marked per second
+
+  /// After a minor collection caused by a full eden that copied `copied` of the
+  /// `young_before` bytes the nursery held: eden's next size (within [min_nursery_bytes,
+  /// nursery_bytes]) for a current size of `eden`: doubled while little survives.
+  std::size_t next_eden_size(std::size_t eden, std::size_t young_before, std::size_t copied) const;
+  /// After each minor collection: its start and pause.
+  void minor_ended(std::chrono::nanoseconds pause) { paused_since_major_ += pause; }
+  /// Mutator time since the last major collection ended, at `now` (pauses excluded).
+  std::chrono::nanoseconds mutator_time_since_major(Clock::time_point now) const {
+    auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_major_end_);
+    return wall > paused_since_major_ ? wall - paused_since_major_ : std::chrono::nanoseconds(0);
+  }
+
+  /// Whether the heap is large enough to watch for a quiet phase (shrink_due). The slow
+  /// path then polls every kShrinkPollBytes of eden.
+  bool watch_for_quiet(std::size_t old_committed) const {
+    return config_.heap_tuning > 0 && config_.stress_interval == 0 &&
+           old_committed >= kShrinkMinBytes;
+  }
+  /// Polled from the slow path: whether a quiet phase has come, in which the old
+  /// generation grew by less than an eighth of its headroom for quiet_delay (and as long
+  /// since the last major collection). A major collection then finds what died (a dropped
+  /// structure) and gives its pages back (GcReason::kShrink).
+  bool quiet_phase(Clock::time_point now, std::size_t old_generation_bytes);
+  static constexpr std::size_t kShrinkMinBytes = std::size_t{32} << 20;
+  static constexpr std::size_t kShrinkPollBytes = std::size_t{256} << 10;
+  /// Major collections since the start mark times: `reason`, its duration, and what it freed.
+  void major_ended(GcReason reason, Clock::time_point end, std::chrono::nanoseconds duration,
+                   std::size_t old_before, std::size_t old_after);
   /// Empty pages to keep mapped after a major collection started for `reason`, with
   /// `free_list_bytes` already reusable in old space.
   std::size_t pages_to_keep(GcReason reason, std::size_t free_list_bytes) const;
@@ -76,6 +123,20 @@ class HeapPolicy {
   std::size_t live_after_major_ = 0;
   std::size_t free_after_last_sweep_ = 0;  ///< old-space free-list bytes after the last major
   std::size_t free_page_tails_ = 0;        ///< of those, bytes at the ends of pages (not holes)
+
+  // Sizing by measured cost. Rates are exponentially smoothed over major collections.
+  double old_rate_ = 0;  ///< old-generation growth, bytes per second of mutator time
+  double speed_ = 0;     ///< bytes marked per second of major collection
+  Clock::time_point last_major_end_ = Clock::now();
+  std::chrono::nanoseconds paused_since_major_{0};  ///< minor pauses since the last major
+  Clock::time_point quiet_since_ = Clock::now();    ///< start of the current quiet stretch
+  std::size_t quiet_base_ = 0;                      ///< the old generation's size when it started
+  std::chrono::nanoseconds quiet_delay_ = kQuietDelay;
+  /// Quiet phases are looked for this long after a major collection at the earliest; each
+  /// shrinking collection that freed little doubles the wait (up to kMaxQuietDelay), so a
+  /// big heap that really is live costs a bounded share of the time.
+  static constexpr std::chrono::nanoseconds kQuietDelay = std::chrono::milliseconds(500);
+  static constexpr std::chrono::nanoseconds kMaxQuietDelay = std::chrono::seconds(64);
 };
 
 }  // namespace marrow::internal

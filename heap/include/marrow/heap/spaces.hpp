@@ -2,6 +2,7 @@
 // space (pages with segregated free lists and a bump buffer), the large-object space and
 // the immortal space. Spaces hand out memory; they never trace or move objects.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -63,15 +64,44 @@ class Nursery {
   }
   std::uintptr_t base() const { return reinterpret_cast<std::uintptr_t>(base_); }
   std::size_t span() const { return span_; }
-  std::size_t committed_bytes() const { return span_; }
+  /// What the nursery holds in memory: the eden and survivor pages touched and not
+  /// released since, with eden in use up to `eden_used` now. At most span().
+  std::size_t committed_bytes(std::size_t eden_used) const {
+    return std::max(eden_touched_, align_up(eden_used, kOsPageSize)) + survivor_touched_[0] +
+           survivor_touched_[1];
+  }
+  /// Eden was used up to `used` bytes from its start (called before it is emptied).
+  void note_eden_use(std::size_t used) {
+    eden_touched_ = std::max(eden_touched_, align_up(used, kOsPageSize));
+  }
+  /// Gives back eden's pages beyond its first `bytes` (rounded up to an OS page). Eden must
+  /// not be in use beyond them; they read as zero when touched again.
+  void release_eden_beyond(std::size_t bytes) noexcept;
+  /// Eden's current size (adaptive: HeapPolicy::next_eden_size) and the most it may be.
   std::size_t eden_capacity() const { return eden_.capacity(); }
+  std::size_t eden_max_capacity() const { return eden_max_; }
   std::size_t survivor_capacity() const { return survivors_[0].capacity(); }
+
+  /// Sets eden's size: `bytes` rounded up to an OS page, within [kOsPageSize, the
+  /// maximum]. Eden must be empty. The part cut off goes back to the OS (its pages read
+  /// as zero when eden grows into them again); its addresses stay young, and hold nothing.
+  void resize_eden(std::size_t bytes) noexcept;
+  /// After the semispaces flipped: gives back to-space's pages beyond what the next
+  /// collection is likely to copy into it (twice what from-space holds, at least 64 KiB),
+  /// or all of them with ReleaseSurvivors::kAll (from-space must then be empty too).
+  enum class ReleaseSurvivors { kBeyondNeed, kAll };
+  void trim_survivors(ReleaseSurvivors what) noexcept;
 
  private:
   std::byte* base_ = nullptr;
   std::size_t span_ = 0;
+  std::size_t eden_max_ = 0;
   BumpRegion eden_;
   BumpRegion survivors_[2];
+  /// Per semispace, the bytes from its start that may hold pages (touched since the last
+  /// release): what it costs in memory, whatever it holds now.
+  std::size_t survivor_touched_[2] = {};
+  std::size_t eden_touched_ = 0;  ///< the same for eden
   int from_ = 0;
 };
 
