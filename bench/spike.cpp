@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
   marrow::bench::Args args(argc, argv);
   const long long spike_mib = args.get_int("spike-mib", 1024);
   const long long after_ms = args.get_int("after-ms", 3000);
-  marrow::Runtime rt(marrow::Config::from_env());
+  marrow::Config base;
+  base.heap_tuning = 0.75;  // the sizing rule that gives memory back is opt-in
+  marrow::Runtime rt(marrow::Config::from_env(base));
   marrow::Global<Ring> ring;
   {
     marrow::HandleScope scope(rt);

@@ -55,8 +55,10 @@ struct Config {
   /// per second of mutator time, s the bytes the last major collections kept per second
   /// of their pause, and R a fixed 256 MiB; both rates are smoothed. Larger values trade
   /// memory for fewer major collections (twice the value, twice the headroom). 0 restores
-  /// the fixed growth_factor rule. In [0, 100], else a ConfigError.
-  double heap_tuning = 0.75;
+  /// the fixed growth_factor rule, the default until the rule stops costing speed
+  /// (docs/tuning.md has the measurements; 0.75 is the setting they were taken at). In
+  /// [0, 100], else a ConfigError.
+  double heap_tuning = 0;
   /// Old-generation size that triggers the first major collection.
   std::size_t initial_old_trigger_bytes = std::size_t{16} << 20;
   /// A major collection compacts when this fraction of old-space pages is free and the

@@ -16,6 +16,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// The square-root rule, the adaptive eden and quiet-phase watching are opt-in (the
+/// default heap_tuning is 0, see docs/tuning.md): these tests turn them on.
+constexpr double kRuleOn = 0.75;
+
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
 /// One major collection's readings: the old generation grew `growth` bytes in `mutator`,
@@ -109,7 +113,8 @@ TEST_CASE("heap sizing: heap_tuning 0, or no measurement yet, is the growth-fact
   CHECK(policy.next_major_trigger() == 20 * kMiB);
 
   marrow::Config measured_nothing;
-  HeapPolicy fresh(measured_nothing);  // default tuning, but no collection measured yet
+  measured_nothing.heap_tuning = kRuleOn;
+  HeapPolicy fresh(measured_nothing);  // the rule on, but no collection measured yet
   fresh.after_major(64 * kMiB, 0);
   CHECK(fresh.next_major_trigger() == 128 * kMiB);
   // Readings over too short an interval are ignored rather than trusted.
@@ -120,6 +125,7 @@ TEST_CASE("heap sizing: heap_tuning 0, or no measurement yet, is the growth-fact
 
 TEST_CASE("heap sizing: the heap limit still caps the trigger") {
   marrow::Config cfg;
+  cfg.heap_tuning = kRuleOn;
   cfg.heap_tuning = 8.0;
   cfg.heap_limit_bytes = 64 * kMiB;
   HeapPolicy policy(cfg);
@@ -130,6 +136,7 @@ TEST_CASE("heap sizing: the heap limit still caps the trigger") {
 
 TEST_CASE("heap sizing: eden doubles back while little survives, never past nursery_bytes") {
   marrow::Config cfg;
+  cfg.heap_tuning = kRuleOn;
   cfg.nursery_bytes = 16 * kMiB;
   cfg.min_nursery_bytes = 2 * kMiB;
   HeapPolicy policy(cfg);
@@ -152,6 +159,7 @@ TEST_CASE("heap sizing: eden doubles back while little survives, never past nurs
 
 TEST_CASE("heap sizing: a quiet phase is seen only after the delay, and growth restarts it") {
   marrow::Config cfg;
+  cfg.heap_tuning = kRuleOn;
   HeapPolicy policy(cfg);
   policy.after_major(100 * kMiB, 0);  // growth rule: trigger 200 MiB, room 100 MiB
   auto end = HeapPolicy::Clock::now();
@@ -176,6 +184,7 @@ TEST_CASE("heap sizing: a quiet phase is seen only after the delay, and growth r
 
 TEST_CASE("heap sizing: while pretenuring leaves eden empty, only the probe stays resident") {
   marrow::Config base;
+  base.heap_tuning = kRuleOn;
   base.nursery_bytes = 8 * kMiB;  // survivor spaces 2 MiB each, probe 2 MiB
   marrow::Runtime rt(mt::config(base));
   marrow::HandleScope scope(rt);
@@ -196,6 +205,7 @@ TEST_CASE("heap sizing: while pretenuring leaves eden empty, only the probe stay
 
 TEST_CASE("heap sizing: reduce_memory gives back pages, eden and survivor space") {
   marrow::Config base;
+  base.heap_tuning = kRuleOn;
   base.min_nursery_bytes = 2 * kMiB;
   marrow::Runtime rt(mt::config(base));
   marrow::HandleScope scope(rt);

@@ -36,6 +36,7 @@ struct Steady {
 
 TEST_CASE("memory given back after a spike, without an explicit collect") {
   marrow::Config base;
+  base.heap_tuning = 0.75;  // the sizing rule is opt-in (docs/tuning.md)
   marrow::Runtime rt(mt::config(base));
   Steady steady(rt);
   steady.run(rt, mt::scaled(200'000, 300));  // stress: a collection per allocation
