@@ -60,7 +60,9 @@ void Heap::reset_eden() {
   eden_allocated_before_ += std::size_t(mutator_.top - nursery_.eden_start());
   nursery_.note_eden_use(std::size_t(mutator_.top - nursery_.eden_start()));
   mutator_.top = nursery_.eden_start();
-  nursery_.trim_survivors(Nursery::ReleaseSurvivors::kBeyondNeed);
+  // Survivor amounts swing between collections: releasing and touching again costs page
+  // faults, worth paying only when memory is being traded for time (heap_tuning > 0).
+  if (config_.heap_tuning > 0) nursery_.trim_survivors(Nursery::ReleaseSurvivors::kBeyondNeed);
   eden_limit_ = nursery_.eden_end();
   eden_poll_ = policy_.watch_for_quiet(provider_.committed_bytes())
                    ? nursery_.eden_start() + HeapPolicy::kShrinkPollBytes
