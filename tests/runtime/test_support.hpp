@@ -79,6 +79,37 @@ struct Table : marrow::Object {
 
 inline std::size_t table_extra(std::size_t n) { return n * sizeof(marrow::Member<Node>); }
 
+/// Hangs a list of `length` nodes from every slot of `table`, with a garbage node between
+/// any two, and links each list's head to the previous list's head (`other`). Node ids
+/// count from 0 along the lists; lists_intact checks all of it. `table` is a handle (a
+/// Local or a Global): the table may move while the lists are allocated.
+template <class TableHandle>
+void hang_lists(marrow::Runtime& rt, const TableHandle& table, std::size_t length) {
+  for (std::size_t w = 0; w < table->count; ++w) {
+    marrow::HandleScope inner(rt);
+    auto head = rt.make<Node>(static_cast<std::int64_t>(w * length));
+    auto tail = head;
+    for (std::size_t i = 1; i < length; ++i) {
+      rt.make<Node>(-1);  // garbage
+      auto n = rt.make<Node>(static_cast<std::int64_t>(w * length + i));
+      tail->next = n;
+      tail = n;
+    }
+    table->at(w) = head;
+    if (w > 0) head->other = table->at(w - 1);
+  }
+}
+inline bool lists_intact(Table* table, std::size_t length) {
+  for (std::size_t w = 0; w < table->count; ++w) {
+    Node* n = table->at(w).get();
+    if (w > 0 && n->other.get() != table->at(w - 1).get()) return false;
+    for (std::size_t i = 0; i < length; ++i, n = n->next.get())
+      if (n == nullptr || n->id != static_cast<std::int64_t>(w * length + i)) return false;
+    if (n != nullptr) return false;
+  }
+  return true;
+}
+
 /// Heap problems joined into one string (empty when the heap is sound).
 inline std::string problems(marrow::Runtime& rt) {
   std::string all;

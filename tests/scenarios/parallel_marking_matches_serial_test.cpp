@@ -18,33 +18,11 @@ struct Graph {
 Graph build(marrow::Runtime& rt, std::size_t width, std::size_t length) {
   marrow::HandleScope scope(rt);
   auto table = rt.make_sized<mt::Table>(mt::table_extra(width), width);
-  for (std::size_t w = 0; w < width; ++w) {
-    marrow::HandleScope inner(rt);
-    auto head = rt.make<mt::Node>(static_cast<std::int64_t>(w * length));
-    auto tail = head;
-    for (std::size_t i = 1; i < length; ++i) {
-      rt.make<mt::Node>(-1);  // garbage
-      auto n = rt.make<mt::Node>(static_cast<std::int64_t>(w * length + i));
-      tail->next = n;
-      tail = n;
-    }
-    table->at(w) = head;
-    if (w > 0) head->other = table->at(w - 1);
-  }
+  mt::hang_lists(rt, table, length);
   return {marrow::Global<mt::Table>(rt, table), width, length};
 }
 
-bool intact(const Graph& g) {
-  mt::Table* t = g.root.get();
-  for (std::size_t w = 0; w < g.width; ++w) {
-    mt::Node* n = t->at(w).get();
-    if (w > 0 && n->other.get() != t->at(w - 1).get()) return false;
-    for (std::size_t i = 0; i < g.length; ++i, n = n->next.get())
-      if (n == nullptr || n->id != static_cast<std::int64_t>(w * g.length + i)) return false;
-    if (n != nullptr) return false;
-  }
-  return true;
-}
+bool intact(const Graph& g) { return mt::lists_intact(g.root.get(), g.length); }
 
 struct Outcome {
   std::size_t old_bytes;

@@ -35,19 +35,7 @@ Outcome run(unsigned threads, std::size_t survivor_bytes, int rounds) {
   marrow::Global<mt::Table> table(rt, rt.make_sized<mt::Table>(mt::table_extra(width), width));
   rt.collect(marrow::GcKind::kMajor);  // the table is old: its slots are remembered
   REQUIRE(mt::space_of(rt, table.get()) == marrow::Space::kOld);
-  for (std::size_t w = 0; w < width; ++w) {
-    marrow::HandleScope inner(rt);
-    auto head = rt.make<mt::Node>(static_cast<std::int64_t>(w * length));
-    auto tail = head;
-    for (std::size_t i = 1; i < length; ++i) {
-      rt.make<mt::Node>(-1);  // garbage
-      auto n = rt.make<mt::Node>(static_cast<std::int64_t>(w * length + i));
-      tail->next = n;
-      tail = n;
-    }
-    table->at(w) = head;
-    if (w > 0) head->other = table->at(w - 1);
-  }
+  mt::hang_lists(rt, table, length);
   marrow::Local<mt::Node> held = rt.local(table->at(0).get());  // a handle root, too
   const marrow::HeapStats before = rt.stats();
   for (int r = 0; r < rounds; ++r) rt.collect(marrow::GcKind::kMinor);
@@ -56,15 +44,7 @@ Outcome run(unsigned threads, std::size_t survivor_bytes, int rounds) {
              (after.bytes_promoted - before.bytes_promoted);
   o.old_bytes = after.old_bytes;
   CHECK(held.get() == table->at(0).get());
-  for (std::size_t w = 0; w < width; ++w) {
-    mt::Node* n = table->at(w).get();
-    CHECK((w == 0 || n->other.get() == table->at(w - 1).get()));
-    std::size_t i = 0;
-    for (; n != nullptr && i < length; ++i, n = n->next.get())
-      if (n->id != static_cast<std::int64_t>(w * length + i)) break;
-    CHECK(i == length);
-    CHECK(n == nullptr);
-  }
+  CHECK(mt::lists_intact(table.get(), length));
   MT_CHECK_SOUND(rt);
   return o;
 }
