@@ -212,36 +212,47 @@ def svg_bars(path: Path, title: str, groups: list[str], series: list[str],
     path.write_text("\n".join(out))
 
 
-def svg_pause_cdf(path: Path, title: str, pauses: dict[str, list[float]]) -> None:
-    """Cumulative distribution of pause times (log x axis, microseconds) per variant."""
+def svg_log_frame(title: str, xs: list[float], x_label: str, y_label: str):
+    """The frame of the log-x plots: a 640x360 SVG with `title`, the plot box, axis labels
+    and a grid line per decade, the x axis spanning the whole decades around `xs`.
+    Returns (svg lines, x_of, (width, height, left, top, pw, ph)), or None without data."""
+    import math
+    if not xs:
+        return None
     width, height = 640, 360
     left, right, top, bottom = 70, 20, 40, 60
     pw, ph = width - left - right, height - top - bottom
-    all_us = [v for vs in pauses.values() for v in vs if v > 0]
-    if not all_us:
-        return
-    import math
-    lo = 10 ** math.floor(math.log10(min(all_us)))
-    hi = 10 ** math.ceil(math.log10(max(all_us)))
+    lo = 10 ** math.floor(math.log10(min(xs)))
+    hi = 10 ** math.ceil(math.log10(max(xs)))
     if hi <= lo:
         hi = lo * 10
 
-    def x_of(us):
-        return left + pw * (math.log10(max(us, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    def x_of(x):
+        return left + pw * (math.log10(max(x, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'font-family="sans-serif" font-size="11">',
            f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{esc(title)}</text>',
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="black"/>',
-           f'<text x="{left + pw / 2}" y="{height - 30}" text-anchor="middle">pause (µs, log scale)</text>',
+           f'<text x="{left + pw / 2}" y="{height - 30}" text-anchor="middle">{x_label}</text>',
            f'<text x="15" y="{top + ph / 2}" transform="rotate(-90 15 {top + ph / 2})" '
-           f'text-anchor="middle">fraction of pauses ≤ x</text>']
+           f'text-anchor="middle">{y_label}</text>']
     decade = lo
     while decade <= hi * 1.001:
         x = x_of(decade)
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" stroke="#ddd"/>')
         out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{decade:g}</text>')
         decade *= 10
+    return out, x_of, (width, height, left, top, pw, ph)
+
+
+def svg_pause_cdf(path: Path, title: str, pauses: dict[str, list[float]]) -> None:
+    """Cumulative distribution of pause times (log x axis, microseconds) per variant."""
+    frame = svg_log_frame(title, [v for vs in pauses.values() for v in vs if v > 0],
+                          "pause (µs, log scale)", "fraction of pauses ≤ x")
+    if frame is None:
+        return
+    out, x_of, (width, height, left, top, pw, ph) = frame
     for i in range(5):
         y = top + ph - ph * i / 4
         out.append(f'<text x="{left - 5}" y="{y + 4}" text-anchor="end">{i / 4:.2f}</text>')
@@ -298,37 +309,15 @@ def attach_pause_metrics(result: dict, pause_log: Path | None) -> None:
 
 def svg_mmu(path: Path, title: str, curves: dict[str, tuple[list[float], list]]) -> None:
     """MMU against window length (log x axis, ms) per variant: {variant: (windows, mmu)}."""
-    import math
-    width, height = 640, 360
-    left, right, top, bottom = 70, 20, 40, 60
-    pw, ph = width - left - right, height - top - bottom
-    windows = [w for ws, _ in curves.values() for w in ws]
-    if not windows:
+    frame = svg_log_frame(title, [w for ws, _ in curves.values() for w in ws],
+                          "window (ms, log scale)", "minimum mutator utilization")
+    if frame is None:
         return
-    lo = 10 ** math.floor(math.log10(min(windows)))
-    hi = 10 ** math.ceil(math.log10(max(windows)))
-    if hi <= lo:
-        hi = lo * 10
-
-    def x_of(ms):
-        return left + pw * (math.log10(ms) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    out, x_of, (width, height, left, top, pw, ph) = frame
 
     def y_of(u):
         return top + ph - ph * u
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'font-family="sans-serif" font-size="11">',
-           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{esc(title)}</text>',
-           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="black"/>',
-           f'<text x="{left + pw / 2}" y="{height - 30}" text-anchor="middle">window (ms, log scale)</text>',
-           f'<text x="15" y="{top + ph / 2}" transform="rotate(-90 15 {top + ph / 2})" '
-           f'text-anchor="middle">minimum mutator utilization</text>']
-    decade = lo
-    while decade <= hi * 1.001:
-        x = x_of(decade)
-        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" stroke="#ddd"/>')
-        out.append(f'<text x="{x:.1f}" y="{top + ph + 14}" text-anchor="middle">{decade:g}</text>')
-        decade *= 10
     for i in range(6):
         y = y_of(i / 5)
         out.append(f'<line x1="{left}" y1="{y}" x2="{left + pw}" y2="{y}" stroke="#ddd"/>')
