@@ -285,8 +285,7 @@ class alignas(64) ParallelScavenger final : public Tracer {  // no false sharing
 
   /// Gives the buffers' unused ends back (after the parallel phases: serial).
   void finish() {
-    if (to_lab_.top < to_lab_.end)
-      OldSpace::format_filler(to_lab_.top, std::size_t(to_lab_.end - to_lab_.top));
+    retire_to_lab();
     to_lab_ = {};
     s_.heap.old_.return_rest(old_lab_);
   }
@@ -319,6 +318,12 @@ class alignas(64) ParallelScavenger final : public Tracer {  // no false sharing
     return found_young_;
   }
 
+  /// Keeps to-space walkable: the unused end of the to-space buffer becomes a filler.
+  void retire_to_lab() {
+    if (to_lab_.top < to_lab_.end)
+      OldSpace::format_filler(to_lab_.top, std::size_t(to_lab_.end - to_lab_.top));
+  }
+
   /// Room for `size` bytes in to-space, or nullptr when to-space is full (promote).
   std::byte* to_allocate(std::size_t size) {
     if (std::size_t(to_lab_.end - to_lab_.top) < size) {
@@ -329,8 +334,7 @@ class alignas(64) ParallelScavenger final : public Tracer {  // no false sharing
         if (left < size) return nullptr;
         chunk = std::min(left, std::max(size, kToChunk));
       } while (!s_.to_top.compare_exchange_weak(top, top + chunk, std::memory_order_relaxed));
-      if (to_lab_.top < to_lab_.end)
-        OldSpace::format_filler(to_lab_.top, std::size_t(to_lab_.end - to_lab_.top));
+      retire_to_lab();
       to_lab_ = {top, top, top + chunk};
     }
     std::byte* p = to_lab_.top;
