@@ -40,16 +40,21 @@ void Heap::throw_invalid_size(std::size_t size) {
 void Heap::set_limit() {
   // Closed (every allocation takes the slow path, which checks): in stress mode, and
   // wherever allocating is refused, so the inline fast path cannot slip past the check.
-  bool closed = config_.stress_interval != 0 || finalization_.running() || in_gc_ || walking_ ||
-                in_limit_callback_;
+  bool closed = config_.stress_interval != 0 || config_.stress_incremental != 0 ||
+                finalization_.running() || in_gc_ || walking_ || in_limit_callback_;
   MARROW_DCHECK(eden_limit_ >= mutator_.top || pretenuring_.active(),
                 "eden's limit is never below its top (the fast path compares limit - top)");
   if (closed)
     mutator_.limit = mutator_.top;
   else if (pretenuring_.active())
     mutator_.limit = old_.lab_end();
-  else
-    mutator_.limit = eden_poll_ != nullptr && eden_poll_ < eden_limit_ ? eden_poll_ : eden_limit_;
+  else {
+    std::byte* limit = eden_limit_;
+    if (eden_poll_ != nullptr && eden_poll_ < limit) limit = eden_poll_;
+    if (marking_poll_ != nullptr && marking_poll_ < limit)
+      limit = std::max(marking_poll_, mutator_.top);
+    mutator_.limit = limit;
+  }
 }
 
 void Heap::reset_eden() {
@@ -67,6 +72,7 @@ void Heap::reset_eden() {
   eden_poll_ = policy_.watch_for_quiet(provider_.committed_bytes())
                    ? nursery_.eden_start() + HeapPolicy::kShrinkPollBytes
                    : nullptr;
+  schedule_marking();
   clamp_eden_limit();
   set_limit();
 }
@@ -90,6 +96,79 @@ bool Heap::poll_for_quiet() {
   return false;
 }
 
+// ---- Incremental marking's pace ----------------------------------------------------------
+
+void Heap::schedule_marking() {
+  if (!marking_.active())
+    marking_poll_ = nullptr;
+  else if (marking_.done())
+    marking_poll_ = mutator_.top;  // the remark is due
+  else
+    marking_poll_ = std::min(mutator_.top + kMarkingStepBytes, nursery_.eden_end());
+}
+
+void Heap::poll_marking() {
+  if (!marking_.active()) {
+    marking_poll_ = nullptr;
+    set_limit();
+  } else if (marking_.done()) {
+    collect(GcKind::kMajor, GcReason::kHeapGrowth);  // the remark
+  } else {
+    collect(GcKind::kMarkStep, GcReason::kAllocation);
+  }
+}
+
+void Heap::marking_charge(std::size_t bytes) {
+  if (!marking_.active()) return;
+  marking_old_debt_ += bytes;
+  if (marking_old_debt_ >= kMarkingStepBytes) poll_marking();
+}
+
+void Heap::stress_marking() {
+  if (marking_.active()) {
+    collect(marking_.done() ? GcKind::kMajor : GcKind::kMarkStep, GcReason::kStress);
+  } else if (stress_marking_countdown_ <= 1) {
+    stress_marking_countdown_ = config_.stress_incremental;
+    collect(GcKind::kMarkStart, GcReason::kStress);
+  } else {
+    --stress_marking_countdown_;
+  }
+}
+
+void Heap::collect_increment(GcKind kind, GcReason reason) {
+  begin_collection();
+  std::size_t promoted = 0;
+  if (kind == GcKind::kMarkStart && !marking_.active()) {
+    enter_phase(GcPhase::kEvacuate);
+    promoted = evacuate_nursery(true);  // the snapshot holds no young objects
+    remembered_.clear();
+    marking_.start(*this);
+  } else if (marking_.active()) {
+    // What the mutator allocated since the last step (a step every kMarkingStepBytes of
+    // eden, or of old space), times the rate; the stress mode's steps are tiny.
+    std::size_t allocated = std::max(kMarkingStepBytes, marking_old_debt_);
+    std::size_t budget = reason == GcReason::kStress
+                             ? kMinObjectSize * 4
+                             : std::size_t(config_.marking_rate * double(allocated));
+    auto deadline = events_.current().start +
+                    std::chrono::microseconds(std::int64_t(config_.pause_target_ms * 1000.0 / 2));
+    std::size_t scanned = marking_.step(*this, budget, deadline);
+    events_.current().marked_bytes = scanned;
+    // What the step could not do in time is owed by the next ones (a bounded debt: the
+    // remark takes what is left when the trigger comes first).
+    std::size_t owed = scanned >= budget || marking_.done()
+                           ? 0
+                           : std::size_t(double(budget - scanned) / config_.marking_rate);
+    marking_old_debt_ = std::min(owed, 4 * kMarkingStepBytes);
+    schedule_marking();
+    end_collection(kind, reason, promoted);
+    return;
+  }
+  marking_old_debt_ = 0;
+  schedule_marking();
+  end_collection(kind, reason, promoted);
+}
+
 // ---- The slow path -------------------------------------------------------------------------
 
 std::byte* Heap::allocate_slow(std::size_t size) {
@@ -98,6 +177,7 @@ std::byte* Heap::allocate_slow(std::size_t size) {
   if (size > config_.large_object_bytes) return allocate_large(size);
 
   if (config_.stress_interval != 0 && --stress_countdown_ == 0) collect_for_stress();
+  if (config_.stress_incremental != 0) stress_marking();
   for (;;) {
     // A collection may have opened a pretenuring window; when one closes, eden is empty.
     if (pretenuring_.active()) {
@@ -105,11 +185,17 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       continue;  // the window is over (or a collection closed it): eden from here
     }
     if (std::size_t(eden_limit_ - mutator_.top) >= size) {
+      if (marking_poll_ != nullptr && marking_poll_ < mutator_.top + size &&
+          config_.stress_incremental == 0) {
+        poll_marking();  // a step (and the next poll point), or the remark
+        continue;
+      }
       if (eden_poll_ == nullptr || std::size_t(eden_poll_ - mutator_.top) >= size) break;
       poll_for_quiet();  // moves the poll point on, or collects
       continue;
     }
     collect(GcKind::kMinor, GcReason::kAllocation);
+    if (marking_should_start()) collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
     if (policy_.old_generation_full(old_generation_bytes(), 0))
       collect(GcKind::kMajor, GcReason::kHeapGrowth);
     enforce_heap_limit(0, size);  // leaves eden room for `size`, or throws
@@ -133,6 +219,12 @@ void Heap::collect_for_stress() {
 
 std::byte* Heap::allocate_pretenured(std::size_t size) {
   pretenuring_.sync();
+  if (marking_.active()) {
+    std::size_t pretenured = events_.stats().bytes_pretenured;
+    marking_charge(pretenured - std::min(pretenured, marking_pretenured_charged_));
+    marking_pretenured_charged_ = pretenured;
+    if (!pretenuring_.active()) return nullptr;  // the step's pause ended the window
+  }
   if (pretenuring_.left() == 0) {
     // The window is over. The next minor collection decides whether another opens; it
     // comes after a quarter of eden, which is enough to tell and copies less if the
@@ -143,12 +235,14 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
     set_limit();
     return nullptr;
   }
+  if (marking_should_start()) collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
   if (policy_.old_generation_full(old_generation_bytes(), 0))
     collect(GcKind::kMajor, GcReason::kHeapGrowth);
   enforce_heap_limit(size);
   if (!pretenuring_.active()) return nullptr;  // a collection closed the window
   std::byte* p = old_.allocate(size);
   if (p == nullptr) throw OutOfMemory("marrow: out of memory: the OS refused a page for old space");
+  if (marking_.active()) marking_.allocated(p, p + size);
   pretenuring_.charge(size);
   pretenuring_.relend();
   set_limit();
@@ -156,6 +250,8 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
 }
 
 std::byte* Heap::allocate_large(std::size_t size) {
+  marking_charge(size);  // before: a step must not meet the new object without its header
+  if (marking_should_start()) collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
   if (policy_.old_generation_full(old_generation_bytes(), size))
     collect(GcKind::kMajor, GcReason::kHeapGrowth);
   enforce_heap_limit(PageProvider::run_charge(size));
@@ -168,6 +264,7 @@ std::byte* Heap::allocate_large(std::size_t size) {
           fmt::format("marrow: out of memory: the OS refused {} bytes for a large object", size));
   }
   other_allocated_ += size;
+  if (marking_.active()) marking_.allocated(p, p + size);  // scanned once its header is written
   return p;
 }
 

@@ -113,6 +113,10 @@ Config Config::from_env(Config c) {
   c.gc_threads = static_cast<unsigned>(
       std::min<std::size_t>(env_size("MARROW_GC_THREADS", c.gc_threads), 1u << 20));
   c.stress_interval = env_size("MARROW_STRESS_INTERVAL", c.stress_interval);
+  c.stress_incremental = env_size("MARROW_STRESS_INCREMENTAL", c.stress_incremental);
+  c.incremental_marking = env_bool("MARROW_INCREMENTAL_MARKING", c.incremental_marking);
+  c.marking_rate = env_double("MARROW_MARKING_RATE", c.marking_rate);
+  c.pause_target_ms = env_double("MARROW_PAUSE_TARGET_MS", c.pause_target_ms);
   c.verify_heap = env_bool("MARROW_VERIFY_HEAP", c.verify_heap);
   std::size_t trace =
       env_size("MARROW_TRACE_GC", static_cast<std::size_t>(std::max(c.trace_gc, 0)));
@@ -144,6 +148,12 @@ Config normalised(Config c) {
     throw ConfigError(
         fmt::format("marrow: Config::trace_gc must be 0, 1 or 2, got {}", c.trace_gc));
   c.trace_gc = std::min(c.trace_gc, 2);
+  if (!(c.marking_rate > 0 && c.marking_rate <= 1000))
+    throw ConfigError(
+        fmt::format("marrow: Config::marking_rate must be in (0, 1000], got {}", c.marking_rate));
+  if (!(c.pause_target_ms > 0 && c.pause_target_ms <= 10000))
+    throw ConfigError(fmt::format("marrow: Config::pause_target_ms must be in (0, 10000], got {}",
+                                  c.pause_target_ms));
   if (c.gc_threads > 64)
     throw ConfigError(
         fmt::format("marrow: Config::gc_threads must be at most 64, got {}", c.gc_threads));

@@ -76,17 +76,24 @@ void GcEvents::finish(GcKind kind, GcReason reason, std::size_t promoted, std::s
   }
 
   HeapStats& s = stats_;
+  bool increment = kind == GcKind::kMarkStart || kind == GcKind::kMarkStep;
   if (kind == GcKind::kMinor)
     ++s.minor_collections;
+  else if (increment)
+    ++s.marking_increments;
   else
     ++s.major_collections;
   if (kind == GcKind::kCompact) ++s.compactions;
+  if (e.incremental) ++s.marking_cycles;
   ++s.collections_by_reason[std::size_t(reason)];
   s.total_pause += e.pause;
   s.last_pause = e.pause;
   s.max_pause = std::max(s.max_pause, e.pause);
   s.pauses.record(e.pause);
-  (kind == GcKind::kMinor ? s.minor_pauses : s.major_pauses).record(e.pause);
+  (kind == GcKind::kMinor ? s.minor_pauses
+   : increment            ? s.increment_pauses
+                          : s.major_pauses)
+      .record(e.pause);
   for (std::size_t p = 0; p < kGcPhaseCount; ++p) s.phase_total[p] += e.phases[p];
   s.peak_heap_bytes = std::max({s.peak_heap_bytes, e.bytes_before, e.bytes_after});
   // What each space holds right after the collection. A minor collection frees nothing in

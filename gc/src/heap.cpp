@@ -42,6 +42,8 @@ Heap::Heap(const Config& config, Mutator& mutator)
   eden_limit_ = nursery_.eden_end();
   stress_countdown_ = config_.stress_interval;
   policy_.start(nursery_.span());
+  pretenuring_.report_allocations_to(&marking_);
+  stress_marking_countdown_ = config_.stress_incremental;
   set_limit();
   if (!config_.gc_trace_path.empty()) start_gc_trace(config_.gc_trace_path);
 }
@@ -64,6 +66,8 @@ void Heap::collect(GcKind kind, GcReason reason) {
       if (eden != nursery_.eden_capacity()) resize_eden(eden);
     }
     policy_.minor_ended(e.pause);
+  } else if (kind == GcKind::kMarkStart || kind == GcKind::kMarkStep) {
+    collect_increment(kind, reason);
   } else {
     std::size_t before = old_generation_bytes();
     collect_major(reason, kind == GcKind::kCompact);

@@ -18,13 +18,35 @@ class MajorCollector {
   GcKind run(bool force_compact) {
     Heap& h = heap_;
     auto started = HeapPolicy::Clock::now();
-    // 1. Empty the nursery: afterwards nothing is young, so nothing is remembered.
+    // 1. Empty the nursery: afterwards nothing is young, so nothing is remembered. When
+    //    an incremental cycle runs, what this promotes is marked and scanned (it may hold
+    //    the only references to old objects the cycle has not marked).
+    // A cycle's own end (the remark) keeps what it marked, objects that died since it
+    // started among them; every other major collection (requested, at the heap limit, to
+    // shrink) must find all garbage: the cycle is abandoned, and a full marking follows.
+    bool remark =
+        h.marking_.active() && (reason_ == GcReason::kHeapGrowth || reason_ == GcReason::kStress);
+    if (h.marking_.active() && !remark) {
+      h.enter_phase(GcPhase::kMark);
+      h.marking_.abandon(h);
+    }
     promoted_ = h.evacuate_nursery(true);
     std::size_t old_generation = h.old_generation_bytes();  // what marking walks into
     h.remembered_.clear();
-    // 2. Mark.
+    // 2. Mark, or finish the cycle's marking (the remark).
     h.enter_phase(GcPhase::kRoots);
-    mark();
+    if (remark) {
+      h.mark_stack_overflows_ += h.marking_.finish(h);
+      h.events_.current().incremental = true;
+      h.schedule_marking();
+    } else {
+      mark();
+    }
+    if (h.config_.verify_heap) {
+      h.enter_phase(GcPhase::kVerify);
+      h.verify_marking();
+      h.enter_phase(GcPhase::kMark);
+    }
     // 3. Finalizers: dead finalizable objects are kept for theirs, their references nulled.
     h.enter_phase(GcPhase::kWeak);
     queue_dead_finalizable();

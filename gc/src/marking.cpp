@@ -19,6 +19,23 @@ void Marker::drain() {
   }
 }
 
+std::size_t Marker::drain_some(std::size_t budget, std::chrono::steady_clock::time_point deadline) {
+  constexpr unsigned kClockEvery = 256;  // objects between looks at the clock
+  std::size_t scanned = 0;
+  unsigned until_clock = kClockEvery;
+  while (!stack_.empty() && scanned < budget) {
+    Object* p = stack_.back();
+    stack_.pop_back();
+    scanned += header_size_bytes(*header_of(p));
+    trace_object(p, *this);
+    if (--until_clock == 0) {
+      until_clock = kClockEvery;
+      if (std::chrono::steady_clock::now() >= deadline) break;
+    }
+  }
+  return scanned;
+}
+
 namespace {
 
 /// Marks every root of `heap` through `marker` (whose mark() pushes what has references).
@@ -37,8 +54,10 @@ void mark_roots(Heap& heap, M& marker) {
 
 }  // namespace
 
+void Marker::mark_roots(Heap& heap) { internal::mark_roots(heap, *this); }
+
 std::size_t Marker::mark_all(Heap& heap) {
-  mark_roots(heap, *this);
+  mark_roots(heap);
   heap.enter_phase(GcPhase::kMark);
   drain();
   return rescan_overflow(heap);

@@ -66,6 +66,7 @@ class MinorCollector final : public Tracer {
         nursery_(heap.nursery_),
         to_(heap.nursery_.to_space()),
         promote_all_(promote_all),
+        marking_(heap.marking_.active()),
         tenure_age_(heap.config_.tenure_age) {
     to_.top = to_.start;
   }
@@ -124,6 +125,7 @@ class MinorCollector final : public Tracer {
       h = with_age(h, 0);
       promoted_ += size;
       promoted_list_.push_back(reinterpret_cast<HeaderWord*>(dst));
+      if (marking_) heap_.marking_.promoted(static_cast<Object*>(object_of(dst)));
     }
     std::memcpy(dst, hp, size);
     *reinterpret_cast<HeaderWord*>(dst) = h;
@@ -168,6 +170,7 @@ class MinorCollector final : public Tracer {
   BumpRegion& to_;
   std::byte* scan_ = to_.start;
   bool promote_all_;
+  bool marking_;  ///< an incremental cycle runs: promoted objects are reported to it
   unsigned tenure_age_;
   bool found_young_ = false;
   std::vector<HeaderWord*> promoted_list_;
@@ -193,6 +196,7 @@ struct SharedScavenge {
         to_top(to.start),
         work(workers),
         promote_all(promote_all_objects),
+        marking(h.marking_.active()),
         tenure_age(h.config_.tenure_age) {}
 
   Heap& heap;
@@ -202,6 +206,7 @@ struct SharedScavenge {
   std::mutex old_mutex;
   WorkSharing work;
   const bool promote_all;
+  const bool marking;  ///< an incremental cycle runs: promoted objects are reported to it
   const unsigned tenure_age;
   std::vector<Page*> pages;  ///< remembered pages, claimed through next_page
   std::atomic<std::size_t> next_page{0};
@@ -244,6 +249,7 @@ class alignas(64) ParallelScavenger final : public Tracer {  // no false sharing
       found_young_ = true;
     } else {
       promoted_ += size;
+      if (s_.marking) promoted_objects_.push_back(copy);
     }
     if (type_info(header_type(h)).trace != nullptr) stack_.push(copy);
     return copy;
@@ -295,6 +301,7 @@ class alignas(64) ParallelScavenger final : public Tracer {  // no false sharing
   std::size_t promoted_ = 0;
   std::size_t survived_ = 0;
   std::vector<Object*> promoted_young_;    ///< promoted objects that point young
+  std::vector<Object*> promoted_objects_;  ///< everything promoted, while marking
   std::vector<Object*> pending_remember_;  ///< remembered objects that pointed young
   std::vector<Page*> kept_pages_;          ///< remembered pages with slots left
 
@@ -408,6 +415,7 @@ void scavenge_parallel(Heap& heap, bool promote_all, std::size_t& promoted, std:
   leader.drop_stack();
   for (ParallelScavenger& w : workers) {
     w.finish();
+    for (Object* o : w.promoted_objects_) heap.marking_.promoted(o);
     promoted += w.promoted_;
     survived += w.survived_;
   }

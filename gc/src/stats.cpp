@@ -18,6 +18,10 @@ const char* to_string(GcKind kind) noexcept {
       return "major";
     case GcKind::kCompact:
       return "compact";
+    case GcKind::kMarkStart:
+      return "mark-start";
+    case GcKind::kMarkStep:
+      return "mark-step";
   }
   return "?";
 }
@@ -254,6 +258,9 @@ std::string format_event(const GcEvent& e, int detail) {
       e.sequence, to_string(e.kind), to_string(e.reason), mib(e.bytes_before), mib(e.bytes_after),
       mib(e.live_before), mib(e.live_after), double(e.promoted_bytes) / 1024.0,
       double(e.pause.count()) / 1e6);
+  if (e.incremental) line += ", remark of an incremental cycle";
+  if (e.kind == GcKind::kMarkStep)
+    line += fmt::format(", marked {:.1f}K", double(e.marked_bytes) / 1024.0);
   std::string phases;
   for (std::size_t p = 0; p < kGcPhaseCount; ++p)
     if (e.phases[p].count() != 0)

@@ -16,7 +16,8 @@ bool is_registered_type(std::uint32_t index) noexcept;
 
 class Verifier final : public Tracer {
  public:
-  explicit Verifier(Heap& heap) : heap_(heap) {}
+  explicit Verifier(Heap& heap, bool marking_complete = false)
+      : heap_(heap), marking_complete_(marking_complete) {}
 
   std::vector<std::string> run() {
     Heap& h = heap_;
@@ -65,6 +66,15 @@ class Verifier final : public Tracer {
  protected:
   Object* visit_reference(Object* p, void* slot, const char* name) override {
     check_target(p, name ? name : "a reference");
+    // The marking invariant, once marking is complete: nothing a marked object points to
+    // in old or large space is unmarked (it would be swept while still referenced).
+    if (marking_complete_ && holder_old_ && (*reinterpret_cast<HeaderWord*>(holder_) & kMarkBit) &&
+        !heap_.is_young(p) && Page::of(p)->kind != Space::kImmortal && !(*header_of(p) & kMarkBit))
+      problem(fmt::format(
+          "marked object {} ({}) points to unmarked {} ({}) at the end of marking (a store that "
+          "bypassed the marking barrier?)",
+          object_of(holder_), type_name(holder_), (void*)p,
+          type_name(reinterpret_cast<std::byte*>(header_of(p)))));
     if (holder_old_ && heap_.is_young(p)) {
       Page* page = Page::of(holder_);
       bool remembered = (*reinterpret_cast<HeaderWord*>(holder_) & kRememberedBit) != 0 ||
@@ -100,7 +110,10 @@ class Verifier final : public Tracer {
             fmt::format("object at {} in {} has an unknown type index {}", (void*)p, space, type));
         return;
       }
-      if (h & kMarkBit) problem(fmt::format("mark bit left set at {} in {}", (void*)p, space));
+      // Mark bits are set between a collection's marking and its sweep, and in old and
+      // large space while an incremental marking cycle runs.
+      if ((h & kMarkBit) && !marking_complete_ && !(old && heap_.marking_.active()))
+        problem(fmt::format("mark bit left set at {} in {}", (void*)p, space));
       if (!is_free_type(type)) {
         if (size < kMinObjectSize)
           problem(fmt::format("object at {} smaller than the minimum", (void*)p));
@@ -132,6 +145,7 @@ class Verifier final : public Tracer {
   }
 
   Heap& heap_;
+  bool marking_complete_;
   std::vector<std::byte*> starts_;
   std::vector<std::pair<std::byte*, bool>> objects_;
   std::byte* holder_ = nullptr;
@@ -145,8 +159,14 @@ std::vector<std::string> Heap::find_heap_problems() {
   return v.run();
 }
 
-void Heap::verify_heap() {
-  auto problems = find_heap_problems();
+void Heap::verify_marking() {
+  Verifier v(*this, true);
+  report_problems(v.run());
+}
+
+void Heap::verify_heap() { report_problems(find_heap_problems()); }
+
+void Heap::report_problems(const std::vector<std::string>& problems) {
   if (problems.empty()) return;
   std::fprintf(stderr, "marrow: heap verification failed (%zu problems):\n", problems.size());
   for (auto& p : problems) std::fprintf(stderr, "  - %s\n", p.c_str());

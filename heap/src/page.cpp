@@ -152,7 +152,7 @@ void PageProvider::trim(std::size_t keep) noexcept {
 
 // Span 0: nothing is young before the reservation. The base starts in kernel space as a
 // second guard, so a span published before the base would still match no user address.
-YoungRegion g_young = {~std::uintptr_t{0} - kMaxYoungRegionBytes, 0};
+YoungRegion g_young = {~std::uintptr_t{0} - kMaxYoungRegionBytes, 0, {0}};
 
 namespace {
 std::mutex g_young_mutex;

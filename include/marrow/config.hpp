@@ -80,6 +80,23 @@ struct Config {
   unsigned gc_threads = 0;
   /// Empty pages kept mapped for reuse after a collection; the rest go back to the OS.
   std::size_t page_reserve = 8;
+  /// Mark the old generation incrementally: a cycle starts when the old generation has
+  /// grown half-way to its next major trigger, marks in short steps between allocations
+  /// (GcKind::kMarkStep events) and ends in a major collection whose pause only catches
+  /// up (the remark). Off: every major collection marks the whole heap in its pause.
+  bool incremental_marking = false;
+  /// Bytes of objects a marking step scans per byte allocated since the previous step
+  /// (incremental marking's pace). Larger finishes cycles sooner with longer steps. In
+  /// (0, 1000], else a ConfigError.
+  double marking_rate = 2.0;
+  /// The pause goal, in milliseconds: a marking step stops after half of it, whatever its
+  /// byte budget (a cycle that falls behind catches up in more steps or in its remark).
+  /// In (0, 10000], else a ConfigError.
+  double pause_target_ms = 5.0;
+  /// Incremental stress mode: a marking cycle starts at every Nth allocation, and while
+  /// one runs every allocation takes a small marking step (0 = off). Combines with
+  /// stress_interval.
+  std::uint64_t stress_incremental = 0;
   /// Stress mode: a collection every N allocations (0 = off); collections cycle through
   /// minor, major and compacting and move everything they can.
   std::uint64_t stress_interval = 0;
@@ -95,10 +112,11 @@ struct Config {
   /// `base` with MARROW_NURSERY_BYTES, MARROW_MIN_NURSERY_BYTES, MARROW_SURVIVOR_BYTES,
   /// MARROW_TENURE_AGE, MARROW_LARGE_OBJECT_BYTES, MARROW_HEAP_LIMIT, MARROW_GROWTH_FACTOR,
   /// MARROW_HEAP_TUNING, MARROW_COMPACTION_THRESHOLD, MARROW_PRETENURE_SURVIVAL,
-  /// MARROW_GC_THREADS, MARROW_PAGE_RESERVE, MARROW_STRESS_INTERVAL, MARROW_VERIFY_HEAP,
-  /// MARROW_TRACE_GC and MARROW_GC_TRACE (a path) applied. Sizes accept K, M and G
-  /// suffixes. A malformed value throws ConfigError (a std::invalid_argument) naming the
-  /// variable; ranges are checked by the Runtime.
+  /// MARROW_GC_THREADS, MARROW_PAGE_RESERVE, MARROW_INCREMENTAL_MARKING,
+  /// MARROW_MARKING_RATE, MARROW_PAUSE_TARGET_MS, MARROW_STRESS_INTERVAL,
+  /// MARROW_STRESS_INCREMENTAL, MARROW_VERIFY_HEAP, MARROW_TRACE_GC and MARROW_GC_TRACE (a path)
+  /// applied. Sizes accept K, M and G suffixes. A malformed value throws ConfigError (a
+  /// std::invalid_argument) naming the variable; ranges are checked by the Runtime.
   static Config from_env(Config base);
   static Config from_env();
 };

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "marrow/internal/barrier.hpp"
 #include "marrow/internal/mutator.hpp"
 #include "marrow/internal/slot_table.hpp"
 #include "marrow/object.hpp"
@@ -192,7 +193,14 @@ class Weak {
   requires std::is_convertible_v<U*, T*> Weak(Runtime& rt, const Local<U>& local);
 
   void reset() { slot_.reset(); }
-  T* get() const { return static_cast<T*>(slot_.get()); }
+  /// While the collector marks incrementally, the object handed out is kept alive for
+  /// the rest of the cycle (it may be stored anywhere from here).
+  T* get() const {
+    Object* p = slot_.get();
+    if (p != nullptr && internal::marking_active()) [[unlikely]]
+      internal::weak_read_barrier_slow(p);
+    return static_cast<T*>(p);
+  }
 
  private:
   internal::OwnedSlot slot_;  // movable, not copyable: so is Weak

@@ -45,6 +45,8 @@ class Member {
     return *this;
   }
   Member& operator=(std::nullptr_t) {
+    internal::marking_barrier(this, reinterpret_cast<std::uintptr_t>(static_cast<Object*>(ptr_)),
+                              0);
     ptr_ = nullptr;
     return *this;
   }
@@ -72,8 +74,11 @@ class Member {
  private:
   friend struct SlotTraits<Member<T>>;
   void store(T* p) {
+    auto bits = reinterpret_cast<std::uintptr_t>(static_cast<Object*>(p));
+    internal::marking_barrier(this, reinterpret_cast<std::uintptr_t>(static_cast<Object*>(ptr_)),
+                              bits);
     ptr_ = p;
-    internal::write_barrier(this, reinterpret_cast<std::uintptr_t>(static_cast<Object*>(p)));
+    internal::write_barrier(this, bits);
   }
   T* ptr_ = nullptr;
 };
@@ -108,6 +113,9 @@ class Member<Value> {
  private:
   friend struct SlotTraits<Member<Value>>;
   void store(Value v) {
+    if (internal::marking_active()) [[unlikely]]
+      internal::marking_barrier_slow(this, value_.is_object() ? value_.raw_bits() : 0,
+                                     v.is_object() ? v.raw_bits() : 0);
     value_ = v;
     internal::write_barrier(this, v.raw_bits());
   }

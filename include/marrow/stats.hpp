@@ -15,8 +15,14 @@ enum class GcKind : std::uint8_t {
   kMinor,    ///< nursery only: evacuate survivors, promote the old enough
   kMajor,    ///< whole heap: mark, sweep (compacts if fragmentation is past the threshold)
   kCompact,  ///< whole heap: mark, then slide old-space objects together
+  /// Incremental marking (Config::incremental_marking): the pause that starts a cycle
+  /// (the nursery emptied, the roots marked). Not counted as a collection in HeapStats.
+  kMarkStart,
+  /// Incremental marking: one step of a cycle (a slice of marking between allocations).
+  /// The cycle ends in a kMajor or kCompact event with `incremental` set (the remark).
+  kMarkStep,
 };
-inline constexpr std::size_t kGcKindCount = 3;
+inline constexpr std::size_t kGcKindCount = 5;
 
 enum class GcReason : std::uint8_t {
   kAllocation,     ///< eden was full
@@ -109,6 +115,10 @@ struct HeapStats {
   std::size_t minor_collections = 0;
   std::size_t major_collections = 0;  ///< includes compacting ones
   std::size_t compactions = 0;
+  /// Incremental marking: cycles finished (each one's remark is also a major collection)
+  /// and the start and step pauses taken (kMarkStart, kMarkStep events).
+  std::size_t marking_cycles = 0;
+  std::size_t marking_increments = 0;
   std::array<std::size_t, kGcReasonCount> collections_by_reason{};  ///< index: GcReason
   std::size_t bytes_allocated = 0;   ///< all managed allocations, ever
   std::size_t bytes_promoted = 0;    ///< copied from the nursery into old space
@@ -148,7 +158,8 @@ struct HeapStats {
   std::array<std::chrono::nanoseconds, kGcPhaseCount> phase_total{};  ///< index: GcPhase
   PauseHistogram pauses;                                              ///< every collection
   PauseHistogram minor_pauses;                                        ///< minor collections only
-  PauseHistogram major_pauses;  ///< major and compacting collections
+  PauseHistogram major_pauses;      ///< major and compacting collections
+  PauseHistogram increment_pauses;  ///< incremental marking's start and step pauses
 };
 
 /// One contiguous stretch of a collection spent in one phase; a GcEvent's spans tile its
@@ -199,6 +210,10 @@ struct GcEvent {
   /// Threads that worked in this collection's parallel phases (Config::gc_threads; 1 when
   /// every phase ran on the collecting thread).
   unsigned gc_threads = 1;
+  /// A kMajor or kCompact that finished an incremental marking cycle (its pause is the
+  /// remark); kMarkStep: bytes of objects the step scanned.
+  bool incremental = false;
+  std::size_t marked_bytes = 0;
   /// Per phase that ran on several workers, the busiest and the idlest worker's time in
   /// it (zero for phases that ran on one thread): their gap is the imbalance.
   std::array<std::chrono::nanoseconds, kGcPhaseCount> worker_busiest{};

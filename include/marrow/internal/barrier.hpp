@@ -2,6 +2,7 @@
 // region it tests against. The slow half (remembering the slot) is the remembered set's:
 // gc/src/remembered_set.cpp. Never allocates, never throws.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -28,11 +29,15 @@ inline constexpr std::size_t kMaxYoungRegionBytes = kYoungSlotBytes * kMaxYoungS
 /// it may belong to any other mapping (old-space pages among them), so is_young_address
 /// must compare against `span`, never against kMaxYoungRegionBytes. Before the first
 /// reservation `span` is 0 and nothing is young. Written once, under the young-region
-/// lock, before the first slot is handed out; constant afterwards. Both fields share a
-/// cache line because the write barrier reads both.
-struct alignas(16) YoungRegion {
+/// lock, before the first slot is handed out; constant afterwards. The fields share a
+/// cache line because the write barriers read them.
+///
+/// `marking` counts the runtimes (of the process) whose old generation is being marked
+/// incrementally; while it is 0 the marking barrier is one load and a not-taken branch.
+struct alignas(32) YoungRegion {
   std::uintptr_t base;
   std::size_t span;
+  std::atomic<std::uint32_t> marking;
 };
 extern YoungRegion g_young;
 
@@ -61,6 +66,34 @@ inline void write_barrier(void* slot, std::uintptr_t new_value) noexcept {
   // fields), and those are decided by that one check.
   if (!is_young_address(slot) && is_young_address(new_value)) [[unlikely]]
     remember_slot_slow(slot);
+}
+
+// ---- The marking barrier ---------------------------------------------------------------
+// While a runtime marks its old generation incrementally (gc/src/incremental_marking.cpp),
+// a reference store must not hide an object from the marker. Every Member store runs
+// marking_barrier *before* the store: it records the value being overwritten (the
+// snapshot-at-the-beginning, or deletion, barrier: everything reachable when marking
+// started stays reachable for the marker) and the value being stored (so an object a
+// weak table hands back during marking is not lost). The slow half is
+// gc/src/marking_barrier.cpp.
+
+/// Whether any runtime of the process is marking (one relaxed load).
+inline bool marking_active() noexcept {
+  return g_young.marking.load(std::memory_order_relaxed) != 0;
+}
+
+/// Records `old_value` and `new_value` (object addresses, or 0) with the runtime that owns
+/// `slot`, when that runtime is marking and the slot lies in its old generation.
+[[gnu::noinline]] void marking_barrier_slow(void* slot, std::uintptr_t old_value,
+                                            std::uintptr_t new_value) noexcept;
+/// Weak<T>::get while marking: the object handed out must survive this marking cycle.
+[[gnu::noinline]] void weak_read_barrier_slow(const void* object) noexcept;
+
+/// The marking barrier's inline half: a load and a branch when no runtime is marking.
+inline void marking_barrier(void* slot, std::uintptr_t old_value,
+                            std::uintptr_t new_value) noexcept {
+  if (marking_active()) [[unlikely]]
+    marking_barrier_slow(slot, old_value, new_value);
 }
 
 }  // namespace marrow::internal

@@ -28,6 +28,7 @@ class GcEvents {
   HeapStats& stats() { return stats_; }
   const HeapStats& stats() const { return stats_; }
   const GcEvent& current() const { return event_; }
+  GcEvent& current() { return event_; }
   std::chrono::steady_clock::time_point created() const { return created_; }
 
   /// Starts the pause clock for a collection of a heap with `committed` bytes and

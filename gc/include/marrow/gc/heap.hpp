@@ -10,6 +10,7 @@
 #include "marrow/config.hpp"
 #include "marrow/gc/events.hpp"
 #include "marrow/gc/finalization.hpp"
+#include "marrow/gc/incremental_marking.hpp"
 #include "marrow/gc/policy.hpp"
 #include "marrow/gc/pretenuring.hpp"
 #include "marrow/gc/remembered_set.hpp"
@@ -87,6 +88,11 @@ class Heap {
   void write_heap_snapshot(const std::string& path);
   std::vector<std::string> find_heap_problems();
   void verify_heap();
+  /// verify_heap plus the marking invariant (no marked object points to an unmarked old or
+  /// large one): for the end of marking, before the sweep.
+  void verify_marking();
+  /// Prints the problems and aborts, when there are any.
+  static void report_problems(const std::vector<std::string>& problems);
   const Config& config() const { return config_; }
   Space space_of(const void* address) const;
   /// Whether `object` lies in this heap (O(1): the nursery range, else the page table).
@@ -108,7 +114,10 @@ class Heap {
            provider_.committed_bytes();
   }
 
-  void set_mark_stack_limit_for_testing(std::size_t n) { mark_stack_limit_ = n; }
+  void set_mark_stack_limit_for_testing(std::size_t n) {
+    mark_stack_limit_ = n;
+    marking_.set_stack_limit(n);
+  }
   std::size_t mark_stack_overflows() const { return mark_stack_overflows_; }
 
   // ---- Collections (gc/src/minor.cpp, gc/src/major.cpp) --------------------------
@@ -116,6 +125,28 @@ class Heap {
   std::size_t evacuate_nursery(bool promote_all);
   void collect_minor(GcReason reason, bool promote_all);
   void collect_major(GcReason reason, bool force_compact);
+  // ---- Incremental marking (gc/src/incremental_marking.cpp; pacing here) ----------
+  /// kMarkStart or kMarkStep in a pause of its own: a cycle's start (the nursery emptied
+  /// into old space, the roots marked), or one step of `budget` bytes.
+  void collect_increment(GcKind kind, GcReason reason);
+  /// Whether the old generation has grown far enough for a cycle to start now.
+  /// Under a heap limit only when promoting the survivors (the start empties the nursery)
+  /// keeps within it.
+  bool marking_should_start() const {
+    return config_.incremental_marking && !marking_.active() &&
+           policy_.marking_should_start(old_generation_bytes()) &&
+           heap_limit_holds(nursery_.from_space().used() + kPageSize, kMinObjectSize);
+  }
+  /// The slow path reached marking_poll_: a step, or the remark once marking is done.
+  void poll_marking();
+  /// Old-space bytes handed to the mutator (pretenuring, large objects) during a cycle:
+  /// they pace steps as eden allocation does.
+  void marking_charge(std::size_t bytes);
+  /// Incremental stress mode (Config::stress_incremental), at every allocation.
+  void stress_marking();
+  /// Where the next step is due (kMarkingStepBytes on), or the mutator's top when the
+  /// remark is; nullptr when no cycle runs.
+  void schedule_marking();
   /// Runs queued finalizers (gc/src/finalization.cpp).
   void run_finalizers();
   /// Makes room under the heap limit for `extra_bytes` of new old-space pages and, when
@@ -174,6 +205,8 @@ class Heap {
   OldSpace immortal_;
   Roots roots_;
   RememberedSet remembered_;
+  /// Before finalization_: finalizers run by its destructor still pass the marking barrier.
+  IncrementalMarking marking_{std::size_t{1} << 22};
   Finalization finalization_;
   GcEvents events_;
   Pretenuring pretenuring_;
@@ -192,6 +225,13 @@ class Heap {
   std::size_t eden_allocated_before_ = 0;  ///< eden bytes allocated before the current cycle
   std::size_t other_allocated_ = 0;        ///< large and immortal bytes allocated
   std::uint64_t stress_countdown_ = 0;
+  std::uint64_t stress_marking_countdown_ = 0;
+  /// While a cycle runs, the mutator's limit stops here too, so that the slow path takes
+  /// the next marking step (every kMarkingStepBytes of eden); else nullptr.
+  std::byte* marking_poll_ = nullptr;
+  std::size_t marking_old_debt_ = 0;            ///< old-space bytes allocated since the last step
+  std::size_t marking_pretenured_charged_ = 0;  ///< HeapStats::bytes_pretenured, last charged
+  static constexpr std::size_t kMarkingStepBytes = std::size_t{256} << 10;
   unsigned stress_cycle_ = 0;
   bool in_gc_ = false;
   bool walking_ = false;            ///< a for_each_object callback runs

@@ -4,10 +4,12 @@
 // `live_bytes`. Relies on: no young objects exist (the major collection emptied the
 // nursery first); invariant W for the rescan. Never allocates managed memory.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <vector>
 
 #include "marrow/gc/objects.hpp"
+#include "marrow/internal/barrier.hpp"
 
 namespace marrow::internal {
 
@@ -20,8 +22,11 @@ class Marker final : public Tracer {
  public:
   explicit Marker(std::size_t stack_limit) : limit_(stack_limit) {}
 
-  /// Marks `p` and, if it has references, pushes it for scanning.
+  /// Marks `p` and, if it has references, pushes it for scanning. Young objects are not
+  /// the old generation's (during incremental marking old objects may point to them).
   void mark(Object* p) {
+    if (is_young_address(p)) [[unlikely]]
+      return;
     HeaderWord& h = *header_of(p);
     if (h & kMarkBit) return;
     Page* page = Page::of(p);
@@ -42,6 +47,20 @@ class Marker final : public Tracer {
   /// Rescans the heap while the overflow flag is set; returns the number of rescans.
   std::size_t rescan_overflow(Heap& heap);
   void set_overflowed() { overflowed_ = true; }
+  /// Marks every root of `heap` (handles, Globals, root sources, pins, the finalization
+  /// queue, immortal objects' references) without draining.
+  void mark_roots(Heap& heap);
+  /// Scans objects from the stack until `budget` bytes of them were scanned or the stack
+  /// is empty; returns the bytes scanned (incremental marking's step).
+  /// Stops early, too, once the clock passes `deadline` (looked at every few objects).
+  std::size_t drain_some(std::size_t budget, std::chrono::steady_clock::time_point deadline =
+                                                 std::chrono::steady_clock::time_point::max());
+  bool stack_empty() const { return stack_.empty(); }
+  /// Drops the stack and the overflow flag (a cycle abandoned by compaction-free paths).
+  void reset() {
+    stack_.clear();
+    overflowed_ = false;
+  }
 
  protected:
   Object* visit_reference(Object* p, void*, const char*) override {

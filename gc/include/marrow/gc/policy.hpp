@@ -3,6 +3,7 @@
 // limit's arithmetic (docs/design.md, sections 6-8). Decides only: the collections that
 // carry a decision out live in their own files. One formula per question.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 
@@ -44,6 +45,12 @@ class HeapPolicy {
   /// The old generation (old space + large objects), plus `extra`, reached the trigger.
   bool old_generation_full(std::size_t old_generation_bytes, std::size_t extra) const {
     return old_generation_bytes + extra >= next_major_trigger_;
+  }
+  /// Incremental marking starts half-way between the last major's live bytes and the
+  /// next trigger, so that it can finish (paced by allocation) before the trigger.
+  bool marking_should_start(std::size_t old_generation_bytes) const {
+    std::size_t live = std::min(live_after_major_, next_major_trigger_);
+    return old_generation_bytes >= live + (next_major_trigger_ - live) / 2;
   }
   /// Whether this major collection compacts: on request, or when old space is
   /// fragmented and the holes the last sweep left went mostly unused.

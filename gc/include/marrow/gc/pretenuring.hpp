@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 
+#include "marrow/gc/incremental_marking.hpp"
 #include "marrow/heap/spaces.hpp"
 #include "marrow/internal/mutator.hpp"
 #include "marrow/stats.hpp"
@@ -28,6 +29,7 @@ class Pretenuring {
   void sync() {
     if (!active_ || m_.top == lent_from_) return;
     std::size_t used = std::size_t(m_.top - lent_from_);
+    if (marking_ != nullptr && marking_->active()) marking_->allocated(lent_from_, m_.top);
     old_.advance_lab(m_.top);
     stats_.bytes_pretenured += used;
     left_ -= std::min(used, left_);
@@ -40,6 +42,8 @@ class Pretenuring {
   /// After an allocation-triggered minor collection that copied `copied` of the
   /// `young_before` bytes the nursery held: opens, widens or closes the window.
   void adapt(double threshold, std::size_t copied, std::size_t young_before);
+  /// While `marking` runs a cycle, what the mutator bumps in the LAB is reported to it.
+  void report_allocations_to(IncrementalMarking* marking) { marking_ = marking; }
   /// Stress mode: the next window lasts at most `bytes` (0: no window).
   void set_stress_window(std::size_t bytes) { left_ = bytes; }
   /// The mutator allocated `size` bytes from old space outside the lent range.
@@ -57,6 +61,7 @@ class Pretenuring {
   OldSpace& old_;
   Nursery& nursery_;
   HeapStats& stats_;
+  IncrementalMarking* marking_ = nullptr;
   bool active_ = false;
   std::byte* lent_from_ = nullptr;  ///< mutator.top when the LAB was lent or last synced
   std::size_t left_ = 0;            ///< bytes the open window may still allocate old
