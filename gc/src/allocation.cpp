@@ -100,7 +100,9 @@ bool Heap::poll_for_quiet() {
 
 void Heap::schedule_marking() {
   if (!marking_.active())
-    marking_poll_ = nullptr;
+    marking_poll_ = lazy_sweep_.pending()
+                        ? std::min(mutator_.top + kMarkingStepBytes, nursery_.eden_end())
+                        : nullptr;
   else if (marking_.done())
     marking_poll_ = mutator_.top;  // the remark is due
   else
@@ -109,6 +111,10 @@ void Heap::schedule_marking() {
 
 void Heap::poll_marking() {
   if (!marking_.active()) {
+    if (lazy_sweep_.pending()) {
+      collect(GcKind::kSweepStep, GcReason::kAllocation);
+      return;
+    }
     marking_poll_ = nullptr;
     set_limit();
   } else if (marking_.done()) {
@@ -119,7 +125,7 @@ void Heap::poll_marking() {
 }
 
 void Heap::marking_charge(std::size_t bytes) {
-  if (!marking_.active()) return;
+  if (!marking_.active() && !lazy_sweep_.pending()) return;
   marking_old_debt_ += bytes;
   if (marking_old_debt_ >= kMarkingStepBytes) poll_marking();
 }
@@ -127,6 +133,8 @@ void Heap::marking_charge(std::size_t bytes) {
 void Heap::stress_marking() {
   if (marking_.active()) {
     collect(marking_.done() ? GcKind::kMajor : GcKind::kMarkStep, GcReason::kStress);
+  } else if (lazy_sweep_.pending()) {
+    collect(GcKind::kSweepStep, GcReason::kStress);
   } else if (stress_marking_countdown_ <= 1) {
     stress_marking_countdown_ = config_.stress_incremental;
     collect(GcKind::kMarkStart, GcReason::kStress);
@@ -136,13 +144,21 @@ void Heap::stress_marking() {
 }
 
 void Heap::collect_increment(GcKind kind, GcReason reason) {
-  begin_collection();
+  begin_collection(kind == GcKind::kMarkStart);
   std::size_t promoted = 0;
-  if (kind == GcKind::kMarkStart && !marking_.active()) {
+  if (kind == GcKind::kSweepStep) {
+    enter_phase(GcPhase::kSweep);
+    lazy_sweep_.sweep_until(
+        *this, events_.current().start +
+                   std::chrono::microseconds(std::int64_t(config_.pause_target_ms * 1000.0 / 2)));
+  } else if (kind == GcKind::kMarkStart && !marking_.active()) {
+    enter_phase(GcPhase::kSweep);
+    lazy_sweep_.finish(*this);  // marking starts from a swept heap (no mark bits left)
     enter_phase(GcPhase::kEvacuate);
     promoted = evacuate_nursery(true);  // the snapshot holds no young objects
     remembered_.clear();
     marking_.start(*this);
+    marking_pretenured_charged_ = events_.stats().bytes_pretenured;
   } else if (marking_.active()) {
     // What the mutator allocated since the last step (a step every kMarkingStepBytes of
     // eden, or of old space), times the rate; the stress mode's steps are tiny.
@@ -195,7 +211,12 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       continue;
     }
     collect(GcKind::kMinor, GcReason::kAllocation);
-    if (marking_should_start()) collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
+    if (marking_should_start()) {
+      collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
+    } else if ((marking_.active() || lazy_sweep_.pending()) &&
+               nursery_.eden_capacity() < 2 * kMarkingStepBytes) {
+      poll_marking();  // an eden smaller than a step never reaches its poll point
+    }
     if (policy_.old_generation_full(old_generation_bytes(), 0))
       collect(GcKind::kMajor, GcReason::kHeapGrowth);
     enforce_heap_limit(0, size);  // leaves eden room for `size`, or throws

@@ -76,7 +76,8 @@ void GcEvents::finish(GcKind kind, GcReason reason, std::size_t promoted, std::s
   }
 
   HeapStats& s = stats_;
-  bool increment = kind == GcKind::kMarkStart || kind == GcKind::kMarkStep;
+  bool increment =
+      kind == GcKind::kMarkStart || kind == GcKind::kMarkStep || kind == GcKind::kSweepStep;
   if (kind == GcKind::kMinor)
     ++s.minor_collections;
   else if (increment)
@@ -139,11 +140,11 @@ void GcEvents::stop_trace() { trace_writer_.reset(); }
 
 // ---- The heap's side: bracketing collections, statistics ---------------------------------
 
-void Heap::begin_collection() {
+void Heap::begin_collection(bool verify) {
+  verify = verify && config_.verify_heap;
   pretenuring_.stop();  // collections see old space walkable and eden as eden
-  events_.begin(committed_bytes(), space_usage(),
-                config_.verify_heap ? GcPhase::kVerify : GcPhase::kRoots);
-  if (config_.verify_heap) {
+  events_.begin(committed_bytes(), space_usage(), verify ? GcPhase::kVerify : GcPhase::kRoots);
+  if (verify) {
     verify_heap();
     enter_phase(GcPhase::kRoots);
   }
@@ -153,7 +154,7 @@ void Heap::begin_collection() {
 
 void Heap::end_collection(GcKind kind, GcReason reason, std::size_t promoted) {
   in_gc_ = false;
-  if (config_.verify_heap) {
+  if (config_.verify_heap && kind != GcKind::kMarkStep && kind != GcKind::kSweepStep) {
     enter_phase(GcPhase::kVerify);
     verify_heap();
   }

@@ -43,6 +43,7 @@ Heap::Heap(const Config& config, Mutator& mutator)
   stress_countdown_ = config_.stress_interval;
   policy_.start(nursery_.span());
   pretenuring_.report_allocations_to(&marking_);
+  old_.set_sweep_hook(&Heap::sweep_hook, this);
   stress_marking_countdown_ = config_.stress_incremental;
   set_limit();
   if (!config_.gc_trace_path.empty()) start_gc_trace(config_.gc_trace_path);
@@ -66,7 +67,8 @@ void Heap::collect(GcKind kind, GcReason reason) {
       if (eden != nursery_.eden_capacity()) resize_eden(eden);
     }
     policy_.minor_ended(e.pause);
-  } else if (kind == GcKind::kMarkStart || kind == GcKind::kMarkStep) {
+  } else if (kind == GcKind::kMarkStart || kind == GcKind::kMarkStep ||
+             kind == GcKind::kSweepStep) {
     collect_increment(kind, reason);
   } else {
     std::size_t before = old_generation_bytes();
@@ -118,6 +120,11 @@ void Heap::check_may_collect(const char* what) const {
 
 void Heap::collect_requested(GcKind kind) {
   check_may_collect("collect()");
+  // The incremental kinds do what is due: a start when no cycle runs, a step when one
+  // does, a sweep step when a sweep is pending; otherwise nothing (no event).
+  if (kind == GcKind::kMarkStart && marking_.active()) return;
+  if (kind == GcKind::kMarkStep && !marking_.active()) return;
+  if (kind == GcKind::kSweepStep && !lazy_sweep_.pending()) return;
   collect(kind, GcReason::kRequested);
 }
 
@@ -155,7 +162,7 @@ void Heap::for_each_object(const std::function<void(Object*, HeaderWord)>& fn) {
       if (!is_free_type(header_type(h))) fn(static_cast<Object*>(object_of(p)), h);
     });
   };
-  pretenuring_.sync();
+  finish_sweeping();  // dead objects of unswept pages may point at freed memory
   RefuseAllocation refuse(*this, walking_);
   walk(nursery_.eden_start(), pretenuring_.eden_top());
   walk(nursery_.from_space().start, nursery_.from_space().top);

@@ -19,9 +19,9 @@ void IncrementalMarking::set_active(bool on) {
 }
 
 void IncrementalMarking::start(Heap& heap) {
-  MARROW_DCHECK(heap.mutator_.top == heap.nursery_.eden_start() &&
-                    heap.nursery_.from_space().used() == 0,
-                "a marking cycle starts with an empty nursery");
+  MARROW_DCHECK(
+      heap.mutator_.top == heap.nursery_.eden_start() && heap.nursery_.from_space().used() == 0,
+      "a marking cycle starts with an empty nursery");
   for (Page* p : heap.old_.pages()) p->live_bytes = 0;
   for (Page* p : heap.large_.runs()) p->live_bytes = 0;
   marker_.reset();

@@ -18,9 +18,10 @@ class MajorCollector {
   GcKind run(bool force_compact) {
     Heap& h = heap_;
     auto started = HeapPolicy::Clock::now();
-    // 1. Empty the nursery: afterwards nothing is young, so nothing is remembered. When
-    //    an incremental cycle runs, what this promotes is marked and scanned (it may hold
-    //    the only references to old objects the cycle has not marked).
+    // 0. What the last lazy sweep left: marking needs every mark bit clear.
+    h.enter_phase(GcPhase::kSweep);
+    h.lazy_sweep_.finish(h);
+    h.enter_phase(GcPhase::kRoots);
     // A cycle's own end (the remark) keeps what it marked, objects that died since it
     // started among them; every other major collection (requested, at the heap limit, to
     // shrink) must find all garbage: the cycle is abandoned, and a full marking follows.
@@ -30,6 +31,9 @@ class MajorCollector {
       h.enter_phase(GcPhase::kMark);
       h.marking_.abandon(h);
     }
+    // 1. Empty the nursery: afterwards nothing is young, so nothing is remembered. When
+    //    an incremental cycle runs, what this promotes is marked and scanned (it may hold
+    //    the only references to old objects the cycle has not marked).
     promoted_ = h.evacuate_nursery(true);
     std::size_t old_generation = h.old_generation_bytes();  // what marking walks into
     h.remembered_.clear();
@@ -70,6 +74,13 @@ class MajorCollector {
       page_tails = compactor.move();
       old_live = compactor.live_bytes();
       h.enter_phase(GcPhase::kSweep);
+    } else if (remark && h.config_.heap_limit_bytes == 0) {
+      // The remark of an incremental cycle sweeps lazily (under a heap limit the exact
+      // free-list figures the limit works from come from an eager sweep).
+      process_weak_references(h, outcome);
+      h.enter_phase(GcPhase::kSweep);
+      old_live = h.lazy_sweep_.start(h);
+      page_tails = 0;
     } else {
       process_weak_references(h, outcome);
       h.enter_phase(GcPhase::kSweep);
@@ -82,7 +93,8 @@ class MajorCollector {
     // 5. Size the next trigger from what survived; keep pages for the growth it allows.
     h.events_.stats().bytes_freed += old_before > old_live ? old_before - old_live : 0;
     h.old_.set_allocated_bytes(old_live);
-    h.policy_.record_sweep(compact, h.old_.free_list_bytes(), page_tails);
+    std::size_t free_bytes = h.old_.free_list_bytes() + h.lazy_sweep_.unswept_free_bytes();
+    h.policy_.record_sweep(compact, free_bytes, page_tails);
     std::size_t live = old_live + h.large_.object_bytes();
     MajorCost cost;
     cost.old_growth = old_generation - std::min(old_generation, h.policy_.live_after_major());
@@ -92,10 +104,11 @@ class MajorCollector {
         std::chrono::duration_cast<std::chrono::nanoseconds>(HeapPolicy::Clock::now() - started);
     h.policy_.record_major_cost(cost);
     h.policy_.after_major(live, h.nursery_.span());
-    std::size_t keep = h.policy_.pages_to_keep(reason_, h.old_.free_list_bytes());
+    std::size_t keep = h.policy_.pages_to_keep(reason_, free_bytes);
     h.provider_.set_reserve(keep);
     h.provider_.trim(keep);
-    h.events_.stats().fragmentation = h.policy_.fragmentation(h.old_.free_list_bytes(), old_live);
+    h.events_.stats().fragmentation = h.policy_.fragmentation(free_bytes, old_live);
+    h.schedule_marking();  // sweep steps, when the sweep is lazy
     return compact ? GcKind::kCompact : GcKind::kMajor;
   }
 

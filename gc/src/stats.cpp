@@ -22,6 +22,8 @@ const char* to_string(GcKind kind) noexcept {
       return "mark-start";
     case GcKind::kMarkStep:
       return "mark-step";
+    case GcKind::kSweepStep:
+      return "sweep-step";
   }
   return "?";
 }

@@ -105,6 +105,78 @@ void Sweeper::sweep_page(Page* page) {
       [&] { old.release_page(page); }, page_tails_, live_bytes_);
 }
 
+// ---- Lazy sweeping ------------------------------------------------------------------
+
+std::size_t LazySweeping::start(Heap& heap) {
+  finish(heap);  // (nothing is left from the last cycle: marking started swept)
+  OldSpace& old = heap.old_;
+  old.reset_free_lists();
+  std::size_t live = 0;
+  std::vector<Page*> pages = old.pages();  // releasing edits the list
+  for (Page* page : pages) {
+    if (page->live_bytes == 0 && page->pinned_count == 0) {
+      old.release_page(page);  // marking found nothing here: no walk needed
+      continue;
+    }
+    live += page->live_bytes;
+    page->unswept = true;
+    unswept_.push_back(page);
+    std::size_t area = std::size_t(page->top - page->area_start());
+    unswept_free_ += area - std::min(area, page->live_bytes);
+  }
+  return live;
+}
+
+std::size_t LazySweeping::sweep_one(Heap& heap) {
+  Page* page = unswept_.back();
+  unswept_.pop_back();
+  page->unswept = false;
+  std::size_t area = std::size_t(page->top - page->area_start());
+  unswept_free_ -= std::min(unswept_free_, area - std::min(area, page->live_bytes));
+  OldSpace& old = heap.old_;
+  std::size_t largest = 0;
+  std::size_t tails = 0;
+  std::size_t live = 0;
+  // A page of dead objects stays (its holes are listed): releasing it is for the pause.
+  sweep_page_with(
+      page,
+      [&](std::byte* p, std::size_t n) {
+        old.add_free(p, n);
+        largest = std::max(largest, n);
+      },
+      [&] {
+        std::size_t n = std::size_t(page->top - page->area_start());
+        old.add_free(page->area_start(), n);
+        largest = std::max(largest, n);
+      },
+      tails, live);
+  return largest;
+}
+
+bool LazySweeping::sweep_for_size(Heap& heap, std::size_t size) {
+  bool swept = false;
+  while (!unswept_.empty()) {
+    swept = true;
+    if (sweep_one(heap) >= size) break;
+  }
+  return swept;
+}
+
+std::size_t LazySweeping::sweep_until(Heap& heap, std::chrono::steady_clock::time_point deadline) {
+  std::size_t pages = 0;
+  while (!unswept_.empty()) {
+    sweep_one(heap);
+    ++pages;
+    if ((pages & 7) == 0 && std::chrono::steady_clock::now() >= deadline) break;
+  }
+  return pages;
+}
+
+void LazySweeping::finish(Heap& heap) {
+  while (!unswept_.empty()) sweep_one(heap);
+  unswept_free_ = 0;
+}
+
 void Sweeper::sweep_large_objects() {
   std::vector<Page*> runs = heap_.large_.runs();  // free() edits the list
   for (Page* run : runs) {

@@ -112,9 +112,12 @@ class Verifier final : public Tracer {
       }
       // Mark bits are set between a collection's marking and its sweep, and in old and
       // large space while an incremental marking cycle runs.
-      if ((h & kMarkBit) && !marking_complete_ && !(old && heap_.marking_.active()))
+      bool unswept = page != nullptr && page->unswept;
+      if ((h & kMarkBit) && !marking_complete_ && !unswept && !(old && heap_.marking_.active()))
         problem(fmt::format("mark bit left set at {} in {}", (void*)p, space));
-      if (!is_free_type(type)) {
+      // On a page lazy sweeping has not reached, the unmarked objects are dead: nothing
+      // may point at them, and what they point at may be gone.
+      if (!is_free_type(type) && !(unswept && !(h & kMarkBit))) {
         if (size < kMinObjectSize)
           problem(fmt::format("object at {} smaller than the minimum", (void*)p));
         starts_.push_back(p);

@@ -86,6 +86,7 @@ void PageProvider::init(Page* page, void* owner, Space kind, std::size_t run_byt
   page->pinned_count = 0;
   page->kind = kind;
   page->in_remembered_list = false;
+  page->unswept = false;
   page->charged_bytes = run_bytes;
   set_granules(page, run_bytes, page);
 }

@@ -204,6 +204,8 @@ std::byte* OldSpace::allocate_slow(std::size_t size) noexcept {
     lab_ = {p, p, p + chunk};
     lab_page_ = Page::of(p);
   } else {
+    // Unswept pages first: their holes are free memory the sweep has not listed yet.
+    if (sweep_hook_ != nullptr && sweep_hook_(sweep_context_, size)) return allocate_slow(size);
     Page* page = add_page();
     if (page == nullptr) return nullptr;
     MARROW_CHECK(size <= std::size_t(page->area_end() - page->area_start()),

@@ -21,8 +21,10 @@ enum class GcKind : std::uint8_t {
   /// Incremental marking: one step of a cycle (a slice of marking between allocations).
   /// The cycle ends in a kMajor or kCompact event with `incremental` set (the remark).
   kMarkStep,
+  /// Lazy sweeping: a slice of the sweep that followed a remark, between allocations.
+  kSweepStep,
 };
-inline constexpr std::size_t kGcKindCount = 5;
+inline constexpr std::size_t kGcKindCount = 6;
 
 enum class GcReason : std::uint8_t {
   kAllocation,     ///< eden was full
@@ -116,7 +118,7 @@ struct HeapStats {
   std::size_t major_collections = 0;  ///< includes compacting ones
   std::size_t compactions = 0;
   /// Incremental marking: cycles finished (each one's remark is also a major collection)
-  /// and the start and step pauses taken (kMarkStart, kMarkStep events).
+  /// and the incremental pauses taken (kMarkStart, kMarkStep and kSweepStep events).
   std::size_t marking_cycles = 0;
   std::size_t marking_increments = 0;
   std::array<std::size_t, kGcReasonCount> collections_by_reason{};  ///< index: GcReason
@@ -159,7 +161,7 @@ struct HeapStats {
   PauseHistogram pauses;                                              ///< every collection
   PauseHistogram minor_pauses;                                        ///< minor collections only
   PauseHistogram major_pauses;      ///< major and compacting collections
-  PauseHistogram increment_pauses;  ///< incremental marking's start and step pauses
+  PauseHistogram increment_pauses;  ///< kMarkStart, kMarkStep and kSweepStep pauses
 };
 
 /// One contiguous stretch of a collection spent in one phase; a GcEvent's spans tile its

@@ -49,5 +49,11 @@ for dir in "${suites[@]}"; do
   python3 tools/lox-test.py --lox "$lox" "$dir" || status=1
   echo "-- $dir (${stress[*]#--arg=})"
   python3 tools/lox-test.py --lox "$lox" "${stress[@]}" "$dir" || status=1
+  # Incremental stress: a marking cycle every 3 allocations, a marking or sweeping step at
+  # every allocation, with the collection at every allocation (the environment reaches
+  # the VM through Config::from_env).
+  echo "-- $dir (incremental stress)"
+  MARROW_INCREMENTAL_MARKING=1 MARROW_STRESS_INCREMENTAL=3 \
+    python3 tools/lox-test.py --lox "$lox" "${stress[@]}" "$dir" || status=1
 done
 exit $status

@@ -15,6 +15,7 @@
 #include "marrow/gc/pretenuring.hpp"
 #include "marrow/gc/remembered_set.hpp"
 #include "marrow/gc/roots.hpp"
+#include "marrow/gc/sweeping.hpp"
 #include "marrow/gc/work_sharing.hpp"
 #include "marrow/gc/workers.hpp"
 #include "marrow/heap/page.hpp"
@@ -142,6 +143,16 @@ class Heap {
   /// Old-space bytes handed to the mutator (pretenuring, large objects) during a cycle:
   /// they pace steps as eden allocation does.
   void marking_charge(std::size_t bytes);
+  /// Old space's sweep hook (lazy sweeping): sweeps until a hole fits `size`.
+  static bool sweep_hook(void* heap, std::size_t size) noexcept {
+    auto* h = static_cast<Heap*>(heap);
+    return h->lazy_sweep_.sweep_for_size(*h, size);
+  }
+  /// Sweeps what lazy sweeping left (before marking, heap walks and snapshots).
+  void finish_sweeping() {
+    pretenuring_.sync();
+    lazy_sweep_.finish(*this);
+  }
   /// Incremental stress mode (Config::stress_incremental), at every allocation.
   void stress_marking();
   /// Where the next step is due (kMarkingStepBytes on), or the mutator's top when the
@@ -165,7 +176,9 @@ class Heap {
   void clamp_eden_limit(std::size_t extra_bytes = 0);
   /// Brackets every collection (gc/src/events.cpp): verification when configured, the
   /// pause clock, pretenuring stopped and resumed, the report.
-  void begin_collection();
+  /// Steps (kMarkStep, kSweepStep) pass `verify` false: verification at every step would
+  /// make the stress modes quadratic; cycles are verified at their start and remark.
+  void begin_collection(bool verify = true);
   void enter_phase(GcPhase phase) { events_.enter_phase(phase); }
   /// Records the workers' busy times of the parallel part of `phase` in the event.
   void record_workers(GcPhase phase, const WorkerPool& pool) {
@@ -207,6 +220,7 @@ class Heap {
   RememberedSet remembered_;
   /// Before finalization_: finalizers run by its destructor still pass the marking barrier.
   IncrementalMarking marking_{std::size_t{1} << 22};
+  LazySweeping lazy_sweep_;
   Finalization finalization_;
   GcEvents events_;
   Pretenuring pretenuring_;

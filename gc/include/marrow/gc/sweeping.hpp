@@ -3,7 +3,9 @@
 // provider, and unmarked large objects are freed (docs/design.md, section 5, "Sweep").
 // Relies on: marking is complete; invariant W on every page. Never allocates.
 #pragma once
+#include <chrono>
 #include <cstddef>
+#include <vector>
 
 #include "marrow/heap/page.hpp"
 
@@ -29,6 +31,35 @@ class Sweeper {
   Heap& heap_;
   std::size_t page_tails_ = 0;
   std::size_t live_bytes_ = 0;
+};
+
+/// Lazy sweeping (after the remark of an incremental cycle): the pause only releases the
+/// pages marking found empty and lists the rest as unswept; their holes reach the free
+/// lists as the allocator asks for memory (OldSpace's sweep hook), as sweep steps between
+/// allocations (GcKind::kSweepStep) get to them, or when something needs the whole heap
+/// swept (the next marking, a major collection, a heap walk). The allocator never hands
+/// out memory of an unswept page.
+class LazySweeping {
+ public:
+  /// Instead of Sweeper::sweep_old_space, in the major's pause. Returns the live bytes
+  /// marking counted (exact: incremental marking is serial).
+  std::size_t start(Heap& heap);
+  bool pending() const { return !unswept_.empty(); }
+  /// Sweeps pages until one yields a hole of at least `size` bytes (or none is left);
+  /// returns whether it swept any. Never releases pages (the caller may be allocating).
+  bool sweep_for_size(Heap& heap, std::size_t size);
+  /// Sweeps pages until the clock passes `deadline`; returns the pages swept.
+  std::size_t sweep_until(Heap& heap, std::chrono::steady_clock::time_point deadline);
+  /// Sweeps every page left.
+  void finish(Heap& heap);
+  /// Old-space bytes of unswept pages that marking did not find live (holes to come).
+  std::size_t unswept_free_bytes() const { return unswept_free_; }
+
+ private:
+  /// Sweeps the last listed page; returns the largest hole it found.
+  std::size_t sweep_one(Heap& heap);
+  std::vector<Page*> unswept_;
+  std::size_t unswept_free_ = 0;
 };
 
 }  // namespace marrow::internal

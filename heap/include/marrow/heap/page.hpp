@@ -32,8 +32,11 @@ struct Page {
   std::byte* top;             ///< end of the walkable area
   std::size_t live_bytes;     ///< bytes marked by the last major collection
   std::uint32_t pinned_count;
-  Space kind;                 ///< kOld, kLarge or kImmortal
-  bool in_remembered_list;    ///< listed in the owner's remembered set (dedups the list)
+  Space kind;               ///< kOld, kLarge or kImmortal
+  bool in_remembered_list;  ///< listed in the owner's remembered set (dedups the list)
+  /// Marked but not yet swept (lazy sweeping, gc/src/sweeping.cpp): its unmarked objects
+  /// are dead, its marked ones still carry the mark bit, none of its memory is on a free list.
+  bool unswept;
   std::uint32_t area_offset;  ///< offset of the first object from the page start
   // Followed by the remembered-slot bitmap: one bit per word of the run. Its meaning and
   // upkeep are the remembered set's (gc/include/marrow/gc/remembered_set.hpp).

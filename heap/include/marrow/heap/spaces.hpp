@@ -185,6 +185,14 @@ class OldSpace {
     rest = {};
   }
 
+  /// Lazy sweeping: called when no free memory fits `size`, before a fresh page is mapped;
+  /// sweeps pages (adding their holes with add_free) and returns whether it swept any.
+  using SweepHook = bool (*)(void* context, std::size_t size) noexcept;
+  void set_sweep_hook(SweepHook hook, void* context) {
+    sweep_hook_ = hook;
+    sweep_context_ = context;
+  }
+
   /// Bytes handed out since the counter was last reset (live estimate for sizing).
   std::size_t allocated_bytes() const { return allocated_bytes_; }
   void set_allocated_bytes(std::size_t n) { allocated_bytes_ = n; }
@@ -218,6 +226,8 @@ class OldSpace {
   std::multimap<std::size_t, std::byte*> big_chunks_;
   std::size_t free_bytes_ = 0;
   std::size_t allocated_bytes_ = 0;
+  SweepHook sweep_hook_ = nullptr;
+  void* sweep_context_ = nullptr;
 };
 
 /// Large objects: one page run each, never moved, freed individually.
