@@ -118,7 +118,15 @@ void Heap::poll_marking() {
     marking_poll_ = nullptr;
     set_limit();
   } else if (marking_.done()) {
-    collect(GcKind::kMajor, GcReason::kHeapGrowth);  // the remark
+    // The remark empties the nursery: right after a minor collection (or while
+    // pretenuring leaves eden empty) that copies only the survivors, not a full eden.
+    if (pretenuring_.active() ||
+        std::size_t(mutator_.top - nursery_.eden_start()) < kMarkingStepBytes) {
+      collect(GcKind::kMajor, GcReason::kHeapGrowth);
+    } else {
+      marking_poll_ = nullptr;  // the next minor collection is followed by the remark
+      set_limit();
+    }
   } else {
     collect(GcKind::kMarkStep, GcReason::kAllocation);
   }
@@ -211,7 +219,9 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       continue;
     }
     collect(GcKind::kMinor, GcReason::kAllocation);
-    if (marking_should_start()) {
+    if (marking_.done()) {
+      collect(GcKind::kMajor, GcReason::kHeapGrowth);  // the remark, with eden empty
+    } else if (marking_should_start()) {
       collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
     } else if ((marking_.active() || lazy_sweep_.pending()) &&
                nursery_.eden_capacity() < 2 * kMarkingStepBytes) {

@@ -107,6 +107,13 @@ void Sweeper::sweep_page(Page* page) {
 
 // ---- Lazy sweeping ------------------------------------------------------------------
 
+namespace {
+std::size_t free_on(Page* page) {
+  std::size_t area = std::size_t(page->top - page->area_start());
+  return area - std::min(area, page->live_bytes);
+}
+}  // namespace
+
 std::size_t LazySweeping::start(Heap& heap) {
   finish(heap);  // (nothing is left from the last cycle: marking started swept)
   OldSpace& old = heap.old_;
@@ -114,26 +121,30 @@ std::size_t LazySweeping::start(Heap& heap) {
   std::size_t live = 0;
   std::vector<Page*> pages = old.pages();  // releasing edits the list
   for (Page* page : pages) {
-    if (page->live_bytes == 0 && page->pinned_count == 0) {
-      old.release_page(page);  // marking found nothing here: no walk needed
-      continue;
-    }
+    // Pages marking found empty are listed too: giving them back costs a system call
+    // each, which sweep steps pay rather than the pause.
     live += page->live_bytes;
     page->unswept = true;
     unswept_.push_back(page);
-    std::size_t area = std::size_t(page->top - page->area_start());
-    unswept_free_ += area - std::min(area, page->live_bytes);
+    // Free bytes to come, as the eager sweep would leave them: an empty page is released.
+    if (page->live_bytes != 0 || page->pinned_count != 0) unswept_free_ += free_on(page);
   }
   return live;
 }
 
-std::size_t LazySweeping::sweep_one(Heap& heap) {
+std::size_t LazySweeping::sweep_one(Heap& heap, bool may_release) {
   Page* page = unswept_.back();
   unswept_.pop_back();
   page->unswept = false;
-  std::size_t area = std::size_t(page->top - page->area_start());
-  unswept_free_ -= std::min(unswept_free_, area - std::min(area, page->live_bytes));
   OldSpace& old = heap.old_;
+  if (page->live_bytes == 0 && page->pinned_count == 0) {
+    if (may_release) {
+      old.release_page(page);
+      return 0;
+    }
+  } else {
+    unswept_free_ -= std::min(unswept_free_, free_on(page));
+  }
   std::size_t largest = 0;
   std::size_t tails = 0;
   std::size_t live = 0;
@@ -157,7 +168,7 @@ bool LazySweeping::sweep_for_size(Heap& heap, std::size_t size) {
   bool swept = false;
   while (!unswept_.empty()) {
     swept = true;
-    if (sweep_one(heap) >= size) break;
+    if (sweep_one(heap, false) >= size) break;
   }
   return swept;
 }
@@ -165,7 +176,7 @@ bool LazySweeping::sweep_for_size(Heap& heap, std::size_t size) {
 std::size_t LazySweeping::sweep_until(Heap& heap, std::chrono::steady_clock::time_point deadline) {
   std::size_t pages = 0;
   while (!unswept_.empty()) {
-    sweep_one(heap);
+    sweep_one(heap, true);
     ++pages;
     if ((pages & 7) == 0 && std::chrono::steady_clock::now() >= deadline) break;
   }
@@ -173,7 +184,7 @@ std::size_t LazySweeping::sweep_until(Heap& heap, std::chrono::steady_clock::tim
 }
 
 void LazySweeping::finish(Heap& heap) {
-  while (!unswept_.empty()) sweep_one(heap);
+  while (!unswept_.empty()) sweep_one(heap, true);
   unswept_free_ = 0;
 }
 

@@ -88,7 +88,7 @@ struct Config {
   /// Bytes of objects a marking step scans per byte allocated since the previous step
   /// (incremental marking's pace). Larger finishes cycles sooner with longer steps. In
   /// (0, 1000], else a ConfigError.
-  double marking_rate = 2.0;
+  double marking_rate = 4.0;
   /// The pause goal, in milliseconds: a marking step stops after half of it, whatever its
   /// byte budget (a cycle that falls behind catches up in more steps or in its remark).
   /// In (0, 10000], else a ConfigError.

@@ -33,8 +33,9 @@ class Sweeper {
   std::size_t live_bytes_ = 0;
 };
 
-/// Lazy sweeping (after the remark of an incremental cycle): the pause only releases the
-/// pages marking found empty and lists the rest as unswept; their holes reach the free
+/// Lazy sweeping (after the remark of an incremental cycle): the pause only lists the
+/// pages as unswept (those marking found empty are released by the first sweep to reach
+/// them); their holes reach the free
 /// lists as the allocator asks for memory (OldSpace's sweep hook), as sweep steps between
 /// allocations (GcKind::kSweepStep) get to them, or when something needs the whole heap
 /// swept (the next marking, a major collection, a heap walk). The allocator never hands
@@ -56,8 +57,9 @@ class LazySweeping {
   std::size_t unswept_free_bytes() const { return unswept_free_; }
 
  private:
-  /// Sweeps the last listed page; returns the largest hole it found.
-  std::size_t sweep_one(Heap& heap);
+  /// Sweeps the last listed page; returns the largest hole it found. A page with nothing
+  /// live is released when `may_release` (not while the allocator asks for memory).
+  std::size_t sweep_one(Heap& heap, bool may_release);
   std::vector<Page*> unswept_;
   std::size_t unswept_free_ = 0;
 };
