@@ -17,11 +17,16 @@ enum class GcKind : std::uint8_t {
   kCompact,  ///< whole heap: mark, then slide old-space objects together
   /// Incremental marking (Config::incremental_marking): the pause that starts a cycle
   /// (the nursery emptied, the roots marked). Not counted as a collection in HeapStats.
+  /// `rt.collect(GcKind::kMarkStart)` starts one (whether or not the mode is on; nothing
+  /// when a cycle runs).
   kMarkStart,
   /// Incremental marking: one step of a cycle (a slice of marking between allocations).
-  /// The cycle ends in a kMajor or kCompact event with `incremental` set (the remark).
+  /// The cycle ends in a kMajor or kCompact event with `incremental` set (the remark),
+  /// which `rt.collect(GcKind::kMajor)` does not give: it abandons the cycle and marks
+  /// afresh. `rt.collect(GcKind::kMarkStep)` takes a step (nothing when no cycle runs).
   kMarkStep,
   /// Lazy sweeping: a slice of the sweep that followed a remark, between allocations.
+  /// `rt.collect(GcKind::kSweepStep)` takes one (nothing when nothing is left to sweep).
   kSweepStep,
 };
 inline constexpr std::size_t kGcKindCount = 6;
