@@ -28,13 +28,16 @@ class Member {
  public:
   Member() = default;
   Member(std::nullptr_t) {}
-  Member(T* p) { store(p); }
-  Member(const Member& other) { store(other.ptr_); }
+  // Constructors run only the generational barrier: a Member being constructed is in an
+  // object allocated since any marking cycle began (young, or scanned by the marker as
+  // allocated during the cycle), so there is no old value to record and no new one to.
+  Member(T* p) { init(p); }
+  Member(const Member& other) { init(other.ptr_); }
   template <class Handle>
   requires requires(const Handle& h) {
     { h.get() } -> std::convertible_to<T*>;
   }
-  Member(const Handle& h) { store(h.get()); }
+  Member(const Handle& h) { init(h.get()); }
 
   Member& operator=(const Member& other) {
     store(other.ptr_);
@@ -73,6 +76,10 @@ class Member {
 
  private:
   friend struct SlotTraits<Member<T>>;
+  void init(T* p) {
+    ptr_ = p;
+    internal::write_barrier(this, reinterpret_cast<std::uintptr_t>(static_cast<Object*>(p)));
+  }
   void store(T* p) {
     auto bits = reinterpret_cast<std::uintptr_t>(static_cast<Object*>(p));
     internal::marking_barrier(this, reinterpret_cast<std::uintptr_t>(static_cast<Object*>(ptr_)),
@@ -96,8 +103,8 @@ template <>
 class Member<Value> {
  public:
   Member() = default;
-  Member(Value v) { store(v); }
-  Member(const Member& other) { store(other.value_); }
+  Member(Value v) { init(v); }  // no marking barrier: see Member<T>'s constructors
+  Member(const Member& other) { init(other.value_); }
   Member& operator=(const Member& other) {
     store(other.value_);
     return *this;
@@ -112,6 +119,10 @@ class Member<Value> {
 
  private:
   friend struct SlotTraits<Member<Value>>;
+  void init(Value v) {
+    value_ = v;
+    internal::write_barrier(this, v.raw_bits());
+  }
   void store(Value v) {
     if (internal::marking_active()) [[unlikely]]
       internal::marking_barrier_slow(this, value_.is_object() ? value_.raw_bits() : 0,
