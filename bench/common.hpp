@@ -7,6 +7,7 @@
 #pragma once
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -129,6 +130,16 @@ class Stopwatch {
   std::chrono::steady_clock::time_point wall_start_;
   double cpu_start_;
 };
+
+/// Resident set size now (not the peak), in MiB, from /proc/self/statm (0 if unreadable).
+inline double rss_mib() {
+  long pages_total = 0, pages_resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) pages_resident = 0;
+    std::fclose(f);
+  }
+  return double(pages_resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
 
 /// Peak resident set size of the process so far, in KiB (Linux reports ru_maxrss in KiB).
 inline long peak_rss_kb() {

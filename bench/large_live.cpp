@@ -24,7 +24,6 @@
 // Variant marrow reads the MARROW_* variables (Config::from_env): MARROW_INCREMENTAL_MARKING=1
 // for incremental marking, MARROW_TRACE_GC=1 for the GC log. BENCH_PAUSE_LOG names a file
 // for the whole run's pause timeline (bench/common.hpp).
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -639,15 +638,6 @@ SteadyWork steady(H& h, Rng& rng, const Params& p, std::size_t& live, PauseRecor
   return w;
 }
 
-double rss_mib_now() {
-  long pages_total = 0, pages_resident = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) pages_resident = 0;
-    std::fclose(f);
-  }
-  return double(pages_resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-}
-
 void print_pauses(const char* what, const PauseSummary& s) {
   std::printf("  %s: %zu pauses, max %.2f ms, p99 %.2f ms, total %.1f ms\n", what, s.all.count(),
               s.all.max_us() / 1e3, s.all.percentile_us(99) / 1e3, s.all.total_ms());
@@ -701,7 +691,7 @@ void run_phases(H& h, const std::string& variant, const Params& p, PauseRecord& 
     print_pauses("steady", s);
     print_kinds(build, s);
     std::printf("  wall %.0f ms, peak RSS %.0f MiB, RSS now %.0f MiB\n", wall_ms,
-                double(marrow::bench::peak_rss_kb()) / 1024.0, rss_mib_now());
+                double(marrow::bench::peak_rss_kb()) / 1024.0, marrow::bench::rss_mib());
 
     // The headline pause figures are the whole phase's, build included: the requirement
     // is about every pause of a program that grows to this size and keeps it.

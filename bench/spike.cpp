@@ -3,7 +3,6 @@
 // rt.collect() call anywhere. Prints resident memory over time and how long after the
 // drop RSS is back within 20% of its level before the spike (docs/tuning.md, "Giving
 // memory back"). Usage: bench_spike [--spike-mib 1024] [--after-ms 3000].
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -35,16 +34,6 @@ struct Ring : marrow::Object {
     for (auto& s : slots) t.visit(s);
   }
 };
-
-/// Resident set size now (not the peak), from /proc/self/statm.
-double rss_mib() {
-  long pages_total = 0, pages_resident = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) pages_resident = 0;
-    std::fclose(f);
-  }
-  return double(pages_resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-}
 
 double since_ms(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
@@ -78,7 +67,7 @@ int main(int argc, char** argv) {
   std::uint64_t step = 0;
   auto start = Clock::now();
   while (since_ms(start) < 500) steady(rt, ring, step, 10000);
-  const double before = rss_mib();
+  const double before = marrow::bench::rss_mib();
   std::printf("%8.0f ms  %8.1f MiB  before the spike\n", since_ms(start), before);
 
   double peak = before;
@@ -94,7 +83,7 @@ int main(int argc, char** argv) {
         holder->next = c;
       }
     }
-    peak = rss_mib();
+    peak = marrow::bench::rss_mib();
   }
   auto dropped = Clock::now();
   std::printf("%8.0f ms  %8.1f MiB  spike built (%lld MiB) and dropped\n", since_ms(start), peak,
@@ -105,7 +94,7 @@ int main(int argc, char** argv) {
   double last = peak;
   while (since_ms(dropped) < double(after_ms)) {
     steady(rt, ring, step, 2000);
-    last = rss_mib();
+    last = marrow::bench::rss_mib();
     double t = since_ms(dropped);
     if (back_ms < 0 && last <= 1.2 * before) back_ms = t;
     if (t >= next_print) {
