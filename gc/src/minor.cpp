@@ -354,7 +354,7 @@ class alignas(64) ParallelScavenger final : public Tracer {  // no false sharing
       std::lock_guard lock(s_.old_mutex);
       OldSpace& old = s_.heap.old_;
       old.return_rest(old_lab_);
-      std::byte* p = old.allocate_with_rest(size, old_lab_);
+      std::byte* p = old.allocate_with_rest(size, old_lab_, HeapPolicy::kPromotionChunk);
       MARROW_CHECK(p != nullptr, "the OS refused a page while promoting survivors");
       // Bumped privately from p on (counted when returned): the LAB's rest, or an exact hole.
       old.set_allocated_bytes(old.allocated_bytes() - size);

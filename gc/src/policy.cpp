@@ -179,9 +179,12 @@ std::size_t HeapPolicy::eden_budget(std::size_t committed, std::size_t extra,
   std::size_t limit = config_.heap_limit_bytes;
   if (limit == 0) return eden_capacity;
   if (committed + extra > limit) return 0;
-  // promotion_need(y, reusable) <= room  <=>  y * 9/8 <= reusable + room rounded to pages.
+  // promotion_need(y, reusable, w) <= room  <=>  y * 9/8 + claimed_unused(w) <= reusable + room
+  // (room rounded down to pages).
   std::size_t room = align_down(limit - committed - extra, kPageSize);
-  std::size_t young = ((reusable + room) / 9) * 8;
+  std::size_t reserve = claimed_unused(config_.gc_threads);
+  if (reusable + room <= reserve) return 0;
+  std::size_t young = ((reusable + room - reserve) / 9) * 8;
   std::size_t eden = young > survivor_bytes ? young - survivor_bytes : 0;
   return std::min(eden, eden_capacity);
 }
@@ -217,7 +220,7 @@ void Heap::enforce_heap_limit(std::size_t extra, std::size_t eden_needed) {
     std::size_t needed =
         committed_bytes() + extra +
         HeapPolicy::promotion_need(eden_wanted(eden_needed) + nursery_.from_space().used(),
-                                   reusable_old_bytes());
+                                   reusable_old_bytes(), workers_.threads());
     std::size_t raised = 0;
     if (near_limit_callback_) {
       // A copy: the callback may replace itself (set_near_heap_limit_callback from inside).

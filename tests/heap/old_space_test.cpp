@@ -434,6 +434,53 @@ TEST_CASE("old space: allocated_bytes and free_list_bytes account for every path
   check_walkable(space, live);
 }
 
+TEST_CASE("old space: a worker's claim is capped; the LAB keeps the rest, walkable") {
+  PageProvider provider(0);
+  OldSpace space(provider, kOwner, Space::kOld);
+  std::byte* a = alloc(space, 64);
+  std::byte* lab_end = space.lab_end();
+  marrow::internal::BumpRegion rest;
+  constexpr std::size_t kClaim = 16 << 10;
+  std::byte* p = space.allocate_with_rest(48, rest, kClaim);
+  REQUIRE(p == a + 64);
+  *reinterpret_cast<HeaderWord*>(p) = make_header(48, kFirstUserType);
+  // The worker gets the 16 KiB after its object; the space keeps the page's rest as its LAB.
+  CHECK(rest.start == p + 48);
+  CHECK(rest.top == rest.start);
+  CHECK(rest.end == p + 48 + kClaim);
+  CHECK(space.lab_top() == rest.end);
+  CHECK(space.lab_end() == lab_end);
+  CHECK(header_type(header_at(rest.end)) == kFillerType);
+  CHECK(header_size_bytes(header_at(rest.end)) == std::size_t(lab_end - rest.end));
+  // A second claim comes from what the LAB kept, right after the first.
+  marrow::internal::BumpRegion second;
+  std::byte* q = space.allocate_with_rest(32, second, kClaim);
+  CHECK(q == rest.end);
+  *reinterpret_cast<HeaderWord*>(q) = make_header(32, kFirstUserType);
+  CHECK(second.end == q + 32 + kClaim);
+  // The worker used 80 bytes of the first claim: returned, the rest becomes a free chunk.
+  *reinterpret_cast<HeaderWord*>(rest.top) = make_header(80, kFirstUserType);
+  rest.top += 80;
+  std::byte* used = rest.start;
+  std::size_t before = space.allocated_bytes();
+  space.return_rest(rest);
+  CHECK(space.allocated_bytes() == before + 80);
+  CHECK(free_chunks(space).count(used + 80) == 1);
+  // The second claim (unused) ends where the LAB starts: its rest goes back to the LAB.
+  space.return_rest(second);
+  CHECK(space.allocated_bytes() == before + 80);
+  CHECK(free_chunks(space).count(q + 32) == 0);
+  CHECK(space.lab_top() == q + 32);
+  CHECK(header_type(header_at(q + 32)) == kFillerType);
+  check_walkable(space, {{a, 64}, {p, 48}, {used, 80}, {q, 32}});
+  // A cap larger than the LAB's rest gives the worker the whole rest.
+  std::size_t left = std::size_t(space.lab_end() - space.lab_top());
+  marrow::internal::BumpRegion all;
+  std::byte* r = space.allocate_with_rest(16, all, kPageSize);
+  CHECK(all.end == space.lab_end());
+  CHECK(std::size_t(all.end - r) == left);
+}
+
 TEST_CASE("old space: every page stays walkable through a random mix of allocate and free") {
   PageProvider provider(2);
   OldSpace space(provider, kOwner, Space::kOld);

@@ -103,13 +103,25 @@ class HeapPolicy {
   /// Fraction of old space's free bytes that are holes between objects.
   double fragmentation(std::size_t free_list_bytes, std::size_t old_live) const;
 
+  /// What a parallel scavenger claims of old space's LAB at a time to promote into. Each
+  /// worker bumps its claim privately, so at any moment up to this much per worker is
+  /// claimed but unused; a small claim keeps that (and what a heap limit must reserve for
+  /// it) far below a page per worker.
+  static constexpr std::size_t kPromotionChunk = std::size_t{16} << 10;
+
   /// New old-space pages (in bytes) a minor collection may need for promoting
   /// `young_bytes` when `reusable` bytes of old space (the LAB's rest, free-list holes)
   /// take promoted objects first: page-end waste (an object never straddles pages) is
-  /// allowed for with an eighth more.
-  static std::size_t promotion_need(std::size_t young_bytes, std::size_t reusable) {
-    std::size_t bytes = young_bytes + young_bytes / 8;
+  /// allowed for with an eighth more, and with `workers` promoting in parallel, one
+  /// unfinished kPromotionChunk per worker.
+  static std::size_t promotion_need(std::size_t young_bytes, std::size_t reusable,
+                                    unsigned workers = 1) {
+    std::size_t bytes = young_bytes + young_bytes / 8 + claimed_unused(workers);
     return bytes <= reusable ? 0 : align_up(bytes - reusable, kPageSize);
+  }
+  /// The promotion memory `workers` parallel scavengers may hold claimed but unused.
+  static constexpr std::size_t claimed_unused(unsigned workers) {
+    return workers > 1 ? workers * kPromotionChunk : 0;
   }
   /// Under a heap limit, the most eden bytes the mutator may allocate before the next
   /// minor collection so that promoting them and `survivor_bytes` of survivors keeps

@@ -165,23 +165,36 @@ class OldSpace {
   }
 
   /// For a GC worker promoting in parallel (callers serialize these two calls): memory for
-  /// an object of `size` bytes, as allocate(), and in `rest` the remainder of the LAB it
-  /// came from (empty when it came from an exact hole), which the worker then bumps
-  /// privately; this space's LAB is left empty. nullptr when no page can be mapped.
-  std::byte* allocate_with_rest(std::size_t size, BumpRegion& rest) noexcept {
+  /// an object of `size` bytes, as allocate(), and in `rest` up to `max_rest` bytes that
+  /// follow it in the LAB it came from (empty when it came from an exact hole), which the
+  /// worker then bumps privately; this space's LAB keeps what is beyond them, for the next
+  /// claim. nullptr when no page can be mapped.
+  std::byte* allocate_with_rest(std::size_t size, BumpRegion& rest, std::size_t max_rest) noexcept {
     std::byte* p = allocate(size);
     rest = {};
     if (p != nullptr && p + size == lab_.top) {
-      rest = {lab_.top, lab_.top, lab_.end};
-      lab_.top = lab_.end;
+      std::byte* end =
+          lab_.top + std::min(max_rest & ~(kWordSize - 1), std::size_t(lab_.end - lab_.top));
+      rest = {lab_.top, lab_.top, end};
+      lab_.top = end;
+      // Walkability: what the LAB keeps is one filler again (the claim is the worker's).
+      if (lab_.top != lab_.end) format_filler(lab_.top, std::size_t(lab_.end - lab_.top));
     }
     return p;
   }
-  /// Takes a worker's rest back: [rest.start, rest.top) counts as allocated, the tail goes
-  /// to a free list (or becomes a filler) and `rest` is emptied.
+  /// Takes a worker's rest back: [rest.start, rest.top) counts as allocated, and the tail
+  /// goes back to the LAB when the LAB starts where it ends (the last claim), else to a free
+  /// list (or becomes a filler); `rest` is emptied.
   void return_rest(BumpRegion& rest) noexcept {
     allocated_bytes_ += rest.used();
-    if (rest.top < rest.end) add_free(rest.top, std::size_t(rest.end - rest.top));
+    if (rest.top < rest.end) {
+      if (rest.end == lab_.top && lab_.top != nullptr) {
+        lab_.top = rest.top;
+        format_filler(lab_.top, std::size_t(lab_.end - lab_.top));
+      } else {
+        add_free(rest.top, std::size_t(rest.end - rest.top));
+      }
+    }
     rest = {};
   }
 
