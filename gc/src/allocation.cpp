@@ -77,6 +77,17 @@ void Heap::reset_eden() {
   set_limit();
 }
 
+void Heap::limit_eden_for_pause() {
+  if (pretenuring_.active()) return;
+  std::size_t bytes = policy_.eden_for_pause(pretenuring_.survival());
+  if (bytes >= nursery_.eden_capacity()) return;
+  std::byte* end = nursery_.eden_start() + align_down(bytes, kWordSize);
+  if (eden_limit_ > end) {
+    eden_limit_ = std::max(end, mutator_.top);
+    set_limit();
+  }
+}
+
 void Heap::resize_eden(std::size_t bytes) {
   MARROW_DCHECK(pretenuring_.eden_top() == nursery_.eden_start(), "eden is resized empty");
   nursery_.resize_eden(bytes);
@@ -153,12 +164,24 @@ void Heap::stress_marking() {
 
 void Heap::collect_increment(GcKind kind, GcReason reason) {
   begin_collection(kind == GcKind::kMarkStart);
+  // A step's share of the pause goal: half of it, the rest for the mutator's share of
+  // the cycle's work (its barrier) and the clock's noise.
+  auto deadline = events_.current().start +
+                  std::chrono::microseconds(std::int64_t(config_.pause_target_ms * 1000.0 / 2));
+  // What the mutator allocated since the last step (a step every kMarkingStepBytes of
+  // eden, or of old space).
+  std::size_t allocated = std::max(kMarkingStepBytes, marking_old_debt_);
   std::size_t promoted = 0;
+  std::size_t owed = 0;
   if (kind == GcKind::kSweepStep) {
     enter_phase(GcPhase::kSweep);
-    lazy_sweep_.sweep_until(
-        *this, events_.current().start +
-                   std::chrono::microseconds(std::int64_t(config_.pause_target_ms * 1000.0 / 2)));
+    // Sweeping is a walk of headers, cheaper than marking: kSweepPagesPerStep pages for a
+    // step's allocation, and at least a 32nd of what is left, so that old space is swept
+    // within a few dozen steps, long before the next cycle needs it swept.
+    lazy_sweep_.sweep_some(
+        *this,
+        std::max(kSweepPagesPerStep * allocated / kMarkingStepBytes, lazy_sweep_.pages_left() / 32),
+        deadline);
   } else if (kind == GcKind::kMarkStart && !marking_.active()) {
     enter_phase(GcPhase::kSweep);
     lazy_sweep_.finish(*this);  // marking starts from a swept heap (no mark bits left)
@@ -168,27 +191,19 @@ void Heap::collect_increment(GcKind kind, GcReason reason) {
     marking_.start(*this);
     marking_pretenured_charged_ = events_.stats().bytes_pretenured;
   } else if (marking_.active()) {
-    // What the mutator allocated since the last step (a step every kMarkingStepBytes of
-    // eden, or of old space), times the rate; the stress mode's steps are tiny.
-    std::size_t allocated = std::max(kMarkingStepBytes, marking_old_debt_);
+    // The stress mode's steps are tiny, the others scan marking_rate bytes per byte.
     std::size_t budget = reason == GcReason::kStress
                              ? kMinObjectSize * 4
                              : std::size_t(config_.marking_rate * double(allocated));
-    auto deadline = events_.current().start +
-                    std::chrono::microseconds(std::int64_t(config_.pause_target_ms * 1000.0 / 2));
     std::size_t scanned = marking_.step(*this, budget, deadline);
     events_.current().marked_bytes = scanned;
     // What the step could not do in time is owed by the next ones (a bounded debt: the
     // remark takes what is left when the trigger comes first).
-    std::size_t owed = scanned >= budget || marking_.done()
-                           ? 0
-                           : std::size_t(double(budget - scanned) / config_.marking_rate);
-    marking_old_debt_ = std::min(owed, 4 * kMarkingStepBytes);
-    schedule_marking();
-    end_collection(kind, reason, promoted);
-    return;
+    if (scanned < budget && !marking_.done())
+      owed = std::min(std::size_t(double(budget - scanned) / config_.marking_rate),
+                      4 * kMarkingStepBytes);
   }
-  marking_old_debt_ = 0;
+  marking_old_debt_ = owed;
   schedule_marking();
   end_collection(kind, reason, promoted);
 }
@@ -224,7 +239,7 @@ std::byte* Heap::allocate_slow(std::size_t size) {
     } else if (marking_should_start()) {
       collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
     } else if ((marking_.active() || lazy_sweep_.pending()) &&
-               nursery_.eden_capacity() < 2 * kMarkingStepBytes) {
+               std::size_t(eden_limit_ - nursery_.eden_start()) < 2 * kMarkingStepBytes) {
       poll_marking();  // an eden smaller than a step never reaches its poll point
     }
     if (policy_.old_generation_full(old_generation_bytes(), 0))
@@ -262,6 +277,7 @@ std::byte* Heap::allocate_pretenured(std::size_t size) {
     // answer is yes again.
     eden_limit_ = nursery_.eden_start() + align_up(probe_bytes(), kWordSize);
     pretenuring_.stop();
+    limit_eden_for_pause();
     clamp_eden_limit();
     set_limit();
     return nullptr;

@@ -59,14 +59,14 @@ void Heap::collect(GcKind kind, GcReason reason) {
     const HeapStats& s = events_.stats();
     std::size_t copied_before = s.bytes_promoted + s.bytes_survived;
     collect_minor(reason, false);
+    std::size_t copied = s.bytes_promoted + s.bytes_survived - copied_before;
     if (reason == GcReason::kAllocation) {
       std::size_t young_before =
           e.space_before[std::size_t(Space::kEden)] + e.space_before[std::size_t(Space::kSurvivor)];
-      std::size_t copied = s.bytes_promoted + s.bytes_survived - copied_before;
       std::size_t eden = policy_.next_eden_size(nursery_.eden_capacity(), young_before, copied);
       if (eden != nursery_.eden_capacity()) resize_eden(eden);
     }
-    policy_.minor_ended(e.pause);
+    policy_.minor_ended(e.pause, copied);
   } else if (kind == GcKind::kMarkStart || kind == GcKind::kMarkStep ||
              kind == GcKind::kSweepStep) {
     collect_increment(kind, reason);
@@ -81,6 +81,7 @@ void Heap::collect(GcKind kind, GcReason reason) {
   // its first quarter: the rest need not stay resident (it is touched again only when a
   // phase without windows comes).
   if (config_.heap_tuning > 0 && pretenuring_.active()) nursery_.release_eden_beyond(probe_bytes());
+  limit_eden_for_pause();
   run_finalizers();
 }
 

@@ -3,9 +3,17 @@
 // (gc/src/allocation.cpp) and HeapPolicy's. Never allocates managed memory.
 #include "marrow/gc/incremental_marking.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "marrow/gc/heap.hpp"
 
 namespace marrow::internal {
+
+namespace {
+/// Bytes of recorded or allocated objects marked between drains of the mark stack.
+constexpr std::size_t kPendingChunk = std::size_t{64} << 10;
+}  // namespace
 
 IncrementalMarking::~IncrementalMarking() { set_active(false); }
 
@@ -33,30 +41,42 @@ void IncrementalMarking::start(Heap& heap) {
   marker_.mark_roots(heap);
 }
 
-void IncrementalMarking::take_pending() {
-  for (auto [begin, end] : allocated_) {
-    for (std::byte* p = begin; p < end;) {
-      HeaderWord h = *reinterpret_cast<HeaderWord*>(p);
-      if (!is_free_type(header_type(h))) marker_.mark(static_cast<Object*>(object_of(p)));
-      p += header_size_bytes(h);
-    }
+std::size_t IncrementalMarking::take_pending(std::size_t max_bytes) {
+  // Recorded objects first (each is one push), then allocated ranges from the back, a
+  // range's objects marked front to back so a partly taken range keeps its tail.
+  std::size_t taken = 0;
+  while (!recorded_.empty() && taken < max_bytes) {
+    marker_.mark(recorded_.back());
+    recorded_.pop_back();
+    taken += kMinObjectSize;
   }
-  allocated_.clear();
-  // Marking may record more (it never does: marking runs no barrier), but the loop keeps
-  // the rule simple: the vector is empty when this returns.
-  std::vector<Object*> recorded;
-  recorded.swap(recorded_);
-  for (Object* o : recorded) marker_.mark(o);
-  recorded.clear();
-  if (recorded_.empty()) recorded_.swap(recorded);  // keep the capacity
+  while (!allocated_.empty() && taken < max_bytes) {
+    auto& [begin, end] = allocated_.back();
+    while (begin < end && taken < max_bytes) {
+      HeaderWord h = *reinterpret_cast<HeaderWord*>(begin);
+      if (!is_free_type(header_type(h))) marker_.mark(static_cast<Object*>(object_of(begin)));
+      begin += header_size_bytes(h);
+      taken += header_size_bytes(h);
+    }
+    if (begin >= end) allocated_.pop_back();
+  }
+  return taken;
 }
 
 std::size_t IncrementalMarking::step(Heap& heap, std::size_t budget,
                                      std::chrono::steady_clock::time_point deadline) {
   MARROW_DCHECK(active_, "a marking step needs a cycle");
   heap.enter_phase(GcPhase::kMark);
-  take_pending();
-  std::size_t scanned = marker_.drain_some(budget, deadline);
+  // Drain, then take a chunk of what was recorded or allocated since, and drain again:
+  // the mark stack stays short and a large pretenured range is spread over steps. Taking
+  // counts towards the budget like scanning (a leaf object is marked, never scanned).
+  std::size_t scanned = 0;
+  for (;;) {
+    scanned += marker_.drain_some(budget - std::min(budget, scanned), deadline);
+    if (!marker_.stack_empty() || scanned >= budget) break;  // the budget or the clock
+    if (pending_empty() || std::chrono::steady_clock::now() >= deadline) break;
+    scanned += take_pending(std::min(kPendingChunk, budget - scanned));
+  }
   cycle_scanned_ += scanned;
   return scanned;
 }
@@ -66,8 +86,10 @@ std::size_t IncrementalMarking::finish(Heap& heap) {
   heap.enter_phase(GcPhase::kRoots);
   marker_.mark_roots(heap);
   heap.enter_phase(GcPhase::kMark);
-  take_pending();
-  cycle_scanned_ += marker_.drain_some(~std::size_t{0});
+  do {
+    take_pending(kPendingChunk);
+    cycle_scanned_ += marker_.drain_some(~std::size_t{0});
+  } while (!pending_empty());
   std::size_t rescans = marker_.rescan_overflow(heap);
   set_active(false);
   return rescans;

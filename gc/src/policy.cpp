@@ -102,6 +102,26 @@ void HeapPolicy::after_major(std::size_t live, std::size_t nursery_committed) {
   next_major_trigger_ = trigger;
 }
 
+void HeapPolicy::minor_ended(std::chrono::nanoseconds pause, std::size_t copied) {
+  paused_since_major_ += pause;
+  // A collection that copied little measures its fixed costs, not its speed.
+  constexpr std::size_t kMeasurable = std::size_t{256} << 10;
+  if (copied < kMeasurable || pause.count() <= 0) return;
+  double speed = double(copied) / std::chrono::duration<double>(pause).count();
+  copy_speed_ = copy_speed_ == 0 ? speed : 0.5 * copy_speed_ + 0.5 * speed;
+}
+
+std::size_t HeapPolicy::eden_for_pause(double survival) const {
+  if (!config_.incremental_marking || copy_speed_ == 0) return ~std::size_t{0};
+  // The copy takes most of a minor pause; a fifth of the goal is left for the roots, the
+  // remembered set and the clock's noise. Below 2% survival any eden fits.
+  constexpr double kCopyShare = 0.8;
+  constexpr double kLeastSurvival = 0.02;
+  double copyable = copy_speed_ * config_.pause_target_ms * 1e-3 * kCopyShare;
+  double eden = copyable / std::max(survival, kLeastSurvival);
+  return std::max(config_.min_nursery_bytes, std::size_t(std::min(eden, 1e15)));
+}
+
 std::size_t HeapPolicy::next_eden_size(std::size_t eden, std::size_t young_before,
                                        std::size_t copied) const {
   std::size_t smallest = config_.min_nursery_bytes;

@@ -173,12 +173,13 @@ bool LazySweeping::sweep_for_size(Heap& heap, std::size_t size) {
   return swept;
 }
 
-std::size_t LazySweeping::sweep_until(Heap& heap, std::chrono::steady_clock::time_point deadline) {
+std::size_t LazySweeping::sweep_some(Heap& heap, std::size_t max_pages,
+                                     std::chrono::steady_clock::time_point deadline) {
   std::size_t pages = 0;
-  while (!unswept_.empty()) {
+  while (!unswept_.empty() && pages < max_pages) {
     sweep_one(heap, true);
     ++pages;
-    if ((pages & 7) == 0 && std::chrono::steady_clock::now() >= deadline) break;
+    if (std::chrono::steady_clock::now() >= deadline) break;  // a page is ~0.1 ms or more
   }
   return pages;
 }

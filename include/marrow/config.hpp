@@ -90,7 +90,8 @@ struct Config {
   /// (0, 1000], else a ConfigError.
   double marking_rate = 4.0;
   /// The pause goal, in milliseconds: a marking step stops after half of it, whatever its
-  /// byte budget (a cycle that falls behind catches up in more steps or in its remark).
+  /// byte budget (a cycle that falls behind catches up in more steps or in its remark);
+  /// with incremental_marking, eden is kept to what a minor collection copies in it.
   /// In (0, 10000], else a ConfigError.
   double pause_target_ms = 5.0;
   /// Incremental stress mode: a marking cycle starts at every Nth allocation, and while

@@ -187,6 +187,10 @@ class Heap {
   void end_collection(GcKind kind, GcReason reason, std::size_t promoted);
   /// Eden is empty after a minor collection; resets the allocation buffer.
   void reset_eden();
+  /// With a pause goal (incremental marking), lowers this cycle's eden limit to what a
+  /// minor collection can copy within it at the recent survival rate
+  /// (HeapPolicy::eden_for_pause; gc/src/allocation.cpp).
+  void limit_eden_for_pause();
   /// Sets eden's size (HeapPolicy::next_eden_size); eden must be empty (gc/src/allocation.cpp).
   void resize_eden(std::size_t bytes);
   /// The slow path reached a poll point (eden_poll_): a shrinking collection when the
@@ -246,6 +250,8 @@ class Heap {
   std::size_t marking_old_debt_ = 0;            ///< old-space bytes allocated since the last step
   std::size_t marking_pretenured_charged_ = 0;  ///< HeapStats::bytes_pretenured, last charged
   static constexpr std::size_t kMarkingStepBytes = std::size_t{256} << 10;
+  /// Old-space pages a sweep step sweeps per kMarkingStepBytes allocated (lazy sweeping).
+  static constexpr std::size_t kSweepPagesPerStep = 8;
   unsigned stress_cycle_ = 0;
   bool in_gc_ = false;
   bool walking_ = false;            ///< a for_each_object callback runs

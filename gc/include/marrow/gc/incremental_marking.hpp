@@ -71,8 +71,9 @@ class IncrementalMarking {
 
  private:
   bool pending_empty() const { return recorded_.empty() && allocated_.empty(); }
-  /// Marks what the barrier and the promotions recorded and what was allocated old.
-  void take_pending();
+  /// Marks (and pushes) what the barrier and the promotions recorded and what was
+  /// allocated old, about `max_bytes` of it; returns the bytes taken.
+  std::size_t take_pending(std::size_t max_bytes);
   void set_active(bool on);
 
   Marker marker_;

@@ -71,8 +71,13 @@ class HeapPolicy {
   /// `young_before` bytes the nursery held: eden's next size (within [min_nursery_bytes,
   /// nursery_bytes]) for a current size of `eden`: doubled while little survives.
   std::size_t next_eden_size(std::size_t eden, std::size_t young_before, std::size_t copied) const;
-  /// After each minor collection: its start and pause.
-  void minor_ended(std::chrono::nanoseconds pause) { paused_since_major_ += pause; }
+  /// After each minor collection: its pause and the bytes it copied (survivors and
+  /// promoted), which measure the nursery's copying speed.
+  void minor_ended(std::chrono::nanoseconds pause, std::size_t copied);
+  /// With incremental marking (the low-pause mode), the eden bytes whose minor collection
+  /// should fit the pause goal, at `survival` (the nursery's recent survival rate) and the
+  /// measured copying speed: at least min_nursery_bytes; unlimited before a measurement.
+  std::size_t eden_for_pause(double survival) const;
   /// Mutator time since the last major collection ended, at `now` (pauses excluded).
   std::chrono::nanoseconds mutator_time_since_major(Clock::time_point now) const {
     auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_major_end_);
@@ -144,8 +149,9 @@ class HeapPolicy {
   std::size_t free_page_tails_ = 0;        ///< of those, bytes at the ends of pages (not holes)
 
   // Sizing by measured cost. Rates are exponentially smoothed over major collections.
-  double old_rate_ = 0;  ///< old-generation growth, bytes per second of mutator time
-  double speed_ = 0;     ///< bytes marked per second of major collection
+  double old_rate_ = 0;    ///< old-generation growth, bytes per second of mutator time
+  double speed_ = 0;       ///< bytes marked per second of major collection
+  double copy_speed_ = 0;  ///< bytes a minor collection copies per second of its pause
   Clock::time_point last_major_end_ = Clock::now();
   std::chrono::nanoseconds paused_since_major_{0};  ///< minor pauses since the last major
   Clock::time_point quiet_since_ = Clock::now();    ///< start of the current quiet stretch

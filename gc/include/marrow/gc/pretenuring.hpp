@@ -22,6 +22,8 @@ class Pretenuring {
   bool active() const { return active_; }
   /// Bytes the open (or about to open) window may still allocate old.
   std::size_t left() const { return left_; }
+  /// The nursery's survival rate over the last few minor collections (decaying average).
+  double survival() const { return survival_average_; }
 
   /// Hands what the mutator bumped in the LAB back to old space (accounting, and the
   /// filler after it that keeps invariant W). Must run before anything walks old space

@@ -46,11 +46,14 @@ class LazySweeping {
   /// marking counted (exact: incremental marking is serial).
   std::size_t start(Heap& heap);
   bool pending() const { return !unswept_.empty(); }
+  std::size_t pages_left() const { return unswept_.size(); }
   /// Sweeps pages until one yields a hole of at least `size` bytes (or none is left);
   /// returns whether it swept any. Never releases pages (the caller may be allocating).
   bool sweep_for_size(Heap& heap, std::size_t size);
-  /// Sweeps pages until the clock passes `deadline`; returns the pages swept.
-  std::size_t sweep_until(Heap& heap, std::chrono::steady_clock::time_point deadline);
+  /// Sweeps at most `max_pages` pages, stopping early once the clock passes `deadline`;
+  /// returns the pages swept.
+  std::size_t sweep_some(Heap& heap, std::size_t max_pages,
+                         std::chrono::steady_clock::time_point deadline);
   /// Sweeps every page left.
   void finish(Heap& heap);
   /// Old-space bytes of unswept pages that marking did not find live (holes to come).
