@@ -178,10 +178,13 @@ void Heap::collect_increment(GcKind kind, GcReason reason) {
     // Sweeping is a walk of headers, cheaper than marking: kSweepPagesPerStep pages for a
     // step's allocation, and at least a 32nd of what is left, so that old space is swept
     // within a few dozen steps, long before the next cycle needs it swept.
-    lazy_sweep_.sweep_some(
-        *this,
-        std::max(kSweepPagesPerStep * allocated / kMarkingStepBytes, lazy_sweep_.pages_left() / 32),
-        deadline);
+    // Once the next cycle is due (it waits for the sweep: marking_should_start), everything
+    // left, within the step's deadline.
+    std::size_t pages = policy_.marking_should_start(old_generation_bytes())
+                            ? lazy_sweep_.pages_left()
+                            : std::max(kSweepPagesPerStep * allocated / kMarkingStepBytes,
+                                       lazy_sweep_.pages_left() / 32);
+    lazy_sweep_.sweep_some(*this, pages, deadline);
   } else if (kind == GcKind::kMarkStart && !marking_.active()) {
     enter_phase(GcPhase::kSweep);
     lazy_sweep_.finish(*this);  // marking starts from a swept heap (no mark bits left)
@@ -265,7 +268,9 @@ void Heap::collect_for_stress() {
 
 std::byte* Heap::allocate_pretenured(std::size_t size) {
   pretenuring_.sync();
-  if (marking_.active()) {
+  if (marking_.active() || lazy_sweep_.pending()) {
+    // Steps of marking, or of sweeping, per kMarkingStepBytes pretenured: eden's poll
+    // points pace them otherwise, and a window leaves eden empty.
     std::size_t pretenured = events_.stats().bytes_pretenured;
     marking_charge(pretenured - std::min(pretenured, marking_pretenured_charged_));
     marking_pretenured_charged_ = pretenured;

@@ -46,6 +46,7 @@ Heap::Heap(const Config& config, Mutator& mutator)
   old_.set_sweep_hook(&Heap::sweep_hook, this);
   stress_marking_countdown_ = config_.stress_incremental;
   set_limit();
+  limit_eden_for_pause();  // the first eden, before anything is measured
   if (!config_.gc_trace_path.empty()) start_gc_trace(config_.gc_trace_path);
 }
 

@@ -80,6 +80,7 @@ class MajorCollector {
       process_weak_references(h, outcome);
       h.enter_phase(GcPhase::kSweep);
       old_live = h.lazy_sweep_.start(h);
+      h.marking_pretenured_charged_ = h.events_.stats().bytes_pretenured;  // paces sweep steps
       page_tails = 0;
     } else {
       process_weak_references(h, outcome);

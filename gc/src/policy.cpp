@@ -104,6 +104,7 @@ void HeapPolicy::after_major(std::size_t live, std::size_t nursery_committed) {
 
 void HeapPolicy::minor_ended(std::chrono::nanoseconds pause, std::size_t copied) {
   paused_since_major_ += pause;
+  minor_seen_ = true;
   // A collection that copied little measures its fixed costs, not its speed.
   constexpr std::size_t kMeasurable = std::size_t{256} << 10;
   if (copied < kMeasurable || pause.count() <= 0) return;
@@ -112,12 +113,21 @@ void HeapPolicy::minor_ended(std::chrono::nanoseconds pause, std::size_t copied)
 }
 
 std::size_t HeapPolicy::eden_for_pause(double survival) const {
-  if (!config_.incremental_marking || copy_speed_ == 0) return ~std::size_t{0};
+  if (!config_.incremental_marking) return ~std::size_t{0};
+  double speed = copy_speed_;
+  if (speed == 0) {
+    if (minor_seen_) return ~std::size_t{0};  // minors so far copied too little to measure
+    speed = kAssumedCopySpeed;
+    survival = std::max(survival, 0.5);
+  }
   // The copy takes most of a minor pause; a fifth of the goal is left for the roots, the
-  // remembered set and the clock's noise. Below 2% survival any eden fits.
+  // remembered set and the clock's noise. The survival rate is the recent average, and a
+  // phase change (a program starts building long-lived data) can make a whole eden
+  // survive: counting at least half of it as surviving keeps that worst case within
+  // twice the goal.
   constexpr double kCopyShare = 0.8;
-  constexpr double kLeastSurvival = 0.02;
-  double copyable = copy_speed_ * config_.pause_target_ms * 1e-3 * kCopyShare;
+  constexpr double kLeastSurvival = 0.5;
+  double copyable = speed * config_.pause_target_ms * 1e-3 * kCopyShare;
   double eden = copyable / std::max(survival, kLeastSurvival);
   return std::max(config_.min_nursery_bytes, std::size_t(std::min(eden, 1e15)));
 }

@@ -133,8 +133,10 @@ class Heap {
   /// Whether the old generation has grown far enough for a cycle to start now.
   /// Under a heap limit only when promoting the survivors (the start empties the nursery)
   /// keeps within it.
+  /// A cycle starts only once the last one's sweep is done: sweep steps, paced faster when
+  /// the cycle is due, finish it, so no mark-start pause sweeps what is left.
   bool marking_should_start() const {
-    return config_.incremental_marking && !marking_.active() &&
+    return config_.incremental_marking && !marking_.active() && !lazy_sweep_.pending() &&
            policy_.marking_should_start(old_generation_bytes()) &&
            heap_limit_holds(nursery_.from_space().used() + kPageSize, kMinObjectSize);
   }
