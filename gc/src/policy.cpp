@@ -117,8 +117,7 @@ std::size_t HeapPolicy::eden_for_pause(double survival) const {
   double speed = copy_speed_;
   if (speed == 0) {
     if (minor_seen_) return ~std::size_t{0};  // minors so far copied too little to measure
-    speed = kAssumedCopySpeed;
-    survival = std::max(survival, 0.5);
+    speed = kAssumedCopySpeed;                // survival: the floor below, half of eden
   }
   // The copy takes most of a minor pause; a fifth of the goal is left for the roots, the
   // remembered set and the clock's noise. The survival rate is the recent average, and a

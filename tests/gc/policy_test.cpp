@@ -1,6 +1,7 @@
 // Tests gc/src/policy.cpp: HeapPolicy's formulas directly (trigger, growth, compaction choice,
 // page retention, limit), and in a runtime: page retention after growth, fragmentation.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 
 #include "test_support.hpp"
@@ -223,4 +224,29 @@ TEST_CASE("fragmentation is reported after a major collection and falls with com
   rt.collect(GcKind::kCompact);
   // Only the tail of the last page (the allocation buffer) stays free.
   CHECK(rt.stats().fragmentation < holes);
+}
+
+TEST_CASE("policy: with incremental marking eden is sized so a minor collection fits the goal") {
+  using namespace std::chrono_literals;
+  marrow::Config cfg;
+  cfg.pause_target_ms = 5;
+  HeapPolicy policy(cfg);
+  // Stop-the-world mode: no limit from the pause goal.
+  CHECK(policy.eden_for_pause(1.0) == ~std::size_t{0});
+  cfg.incremental_marking = true;
+  // Nothing measured yet: the assumed speed, half of eden surviving.
+  double copyable = HeapPolicy::kAssumedCopySpeed * 0.005 * 0.8;
+  CHECK(double(policy.eden_for_pause(0.0)) == doctest::Approx(copyable / 0.5));
+  // A minor that copied too little to measure: no estimate, no limit.
+  policy.minor_ended(100us, 1000);
+  CHECK(policy.eden_for_pause(0.0) == ~std::size_t{0});
+  // 8 MiB copied in 4 ms: 2 GiB/s; at full survival 8 MiB * 0.8 * 5/4 fits the goal.
+  policy.minor_ended(4ms, 8 * kMiB);
+  CHECK(double(policy.eden_for_pause(1.0)) == doctest::Approx(double(8 * kMiB) * 0.8 * 5 / 4));
+  // Low survival counts as half: at most twice the goal if the whole eden survives.
+  CHECK(double(policy.eden_for_pause(0.01)) ==
+        doctest::Approx(double(8 * kMiB) * 0.8 * 5 / 4 / 0.5));
+  // Never below min_nursery_bytes, however slow.
+  for (int i = 0; i < 10; ++i) policy.minor_ended(4000ms, 8 * kMiB);  // smoothed: it takes a few
+  CHECK(policy.eden_for_pause(1.0) == cfg.min_nursery_bytes);
 }
