@@ -116,7 +116,7 @@ TEST_CASE("allocating inside trace() fails a check even when the fast path has r
         marrow::Runtime rt(cfg);
         g_rt = &rt;
         marrow::HandleScope scope(rt);
-        auto holder = rt.make<AllocatingTrace>();
+        [[maybe_unused]] auto holder = rt.make<AllocatingTrace>();
         rt.collect(GcKind::kMinor);  // traces holder: allocates mid-collection
       },
       "no allocation or collection during a collection"));

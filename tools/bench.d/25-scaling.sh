@@ -24,7 +24,7 @@ rows = [json.loads(l[7:]) for l in sys.stdin]
 for t in sorted({r["gc_threads"] for r in rows}):
     with open(f"build/bench/scaling-{t}.dat", "w") as f:
         for r in rows:
-            if r["gc_threads"] == t: f.write(f"{r[\"live_mib\"]} {r[\"pause_median_ms\"]}\n")
+            if r["gc_threads"] == t: f.write("%s %s\n" % (r["live_mib"], r["pause_median_ms"]))
 '
 if command -v gnuplot >/dev/null; then
   gnuplot <<'GP'
