@@ -249,7 +249,7 @@ void Heap::enforce_heap_limit(std::size_t extra, std::size_t eden_needed) {
     std::size_t needed =
         committed_bytes() + extra +
         HeapPolicy::promotion_need(eden_wanted(eden_needed) + nursery_.from_space().used(),
-                                   reusable_old_bytes(), workers_.threads());
+                                   reusable_old_bytes(), config_.gc_threads);
     std::size_t raised = 0;
     if (near_limit_callback_) {
       // A copy: the callback may replace itself (set_near_heap_limit_callback from inside).

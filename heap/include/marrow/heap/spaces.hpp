@@ -131,8 +131,7 @@ class OldSpace {
       std::byte* p = lab_.top;
       lab_.top += size;
       allocated_bytes_ += size;
-      // Walkability: the rest of the LAB is always one filler.
-      if (lab_.top != lab_.end) format_filler(lab_.top, std::size_t(lab_.end - lab_.top));
+      format_lab_rest();
       return p;
     }
     return allocate_slow(size);
@@ -161,7 +160,7 @@ class OldSpace {
     if (top == lab_.top) return;
     allocated_bytes_ += std::size_t(top - lab_.top);
     lab_.top = top;
-    if (top != lab_.end) format_filler(top, std::size_t(lab_.end - top));
+    format_lab_rest();
   }
 
   /// For a GC worker promoting in parallel (callers serialize these two calls): memory for
@@ -177,8 +176,7 @@ class OldSpace {
           lab_.top + std::min(max_rest & ~(kWordSize - 1), std::size_t(lab_.end - lab_.top));
       rest = {lab_.top, lab_.top, end};
       lab_.top = end;
-      // Walkability: what the LAB keeps is one filler again (the claim is the worker's).
-      if (lab_.top != lab_.end) format_filler(lab_.top, std::size_t(lab_.end - lab_.top));
+      format_lab_rest();  // the claim is the worker's
     }
     return p;
   }
@@ -190,7 +188,7 @@ class OldSpace {
     if (rest.top < rest.end) {
       if (rest.end == lab_.top && lab_.top != nullptr) {
         lab_.top = rest.top;
-        format_filler(lab_.top, std::size_t(lab_.end - lab_.top));
+        format_lab_rest();
       } else {
         add_free(rest.top, std::size_t(rest.end - rest.top));
       }
@@ -221,6 +219,10 @@ class OldSpace {
   }
 
  private:
+  /// Walkability: the rest of the LAB is always one filler.
+  void format_lab_rest() noexcept {
+    if (lab_.top != lab_.end) format_filler(lab_.top, std::size_t(lab_.end - lab_.top));
+  }
   std::byte* allocate_slow(std::size_t size) noexcept;
   void retire_lab() noexcept;
   /// Pops the head of small class `c` (non-empty), keeping the non-empty bitmap exact.
