@@ -138,6 +138,12 @@ void Heap::poll_marking() {
       marking_poll_ = nullptr;  // the next minor collection is followed by the remark
       set_limit();
     }
+  } else if (std::size_t due = marking_step_budget(); marking_credit_ >= due) {
+    // Idle time marked ahead: this step's share is done already.
+    marking_credit_ -= due;
+    marking_old_debt_ = 0;
+    schedule_marking();
+    set_limit();
   } else {
     collect(GcKind::kMarkStep, GcReason::kAllocation);
   }
@@ -166,8 +172,12 @@ void Heap::collect_increment(GcKind kind, GcReason reason) {
   begin_collection(kind == GcKind::kMarkStart);
   // A step's share of the pause goal: half of it, the rest for the mutator's share of
   // the cycle's work (its barrier) and the clock's noise.
-  auto deadline = events_.current().start +
-                  std::chrono::microseconds(std::int64_t(config_.pause_target_ms * 1000.0 / 2));
+  // In idle time, the embedder's deadline (the budget is then the clock's alone).
+  bool idle = reason == GcReason::kIdle;
+  auto deadline =
+      idle ? idle_deadline_
+           : events_.current().start +
+                 std::chrono::microseconds(std::int64_t(config_.pause_target_ms * 1000.0 / 2));
   // What the mutator allocated since the last step (a step every kMarkingStepBytes of
   // eden, or of old space).
   std::size_t allocated = std::max(kMarkingStepBytes, marking_old_debt_);
@@ -180,7 +190,7 @@ void Heap::collect_increment(GcKind kind, GcReason reason) {
     // within a few dozen steps, long before the next cycle needs it swept.
     // Once the next cycle is due (it waits for the sweep: marking_should_start), everything
     // left, within the step's deadline.
-    std::size_t pages = policy_.marking_should_start(old_generation_bytes())
+    std::size_t pages = idle || policy_.marking_should_start(old_generation_bytes())
                             ? lazy_sweep_.pages_left()
                             : std::max(kSweepPagesPerStep * allocated / kMarkingStepBytes,
                                        lazy_sweep_.pages_left() / 32);
@@ -193,16 +203,23 @@ void Heap::collect_increment(GcKind kind, GcReason reason) {
     remembered_.clear();
     marking_.start(*this);
     marking_pretenured_charged_ = events_.stats().bytes_pretenured;
+    marking_credit_ = 0;
   } else if (marking_.active()) {
     // The stress mode's steps are tiny, the others scan marking_rate bytes per byte.
-    std::size_t budget = reason == GcReason::kStress
-                             ? kMinObjectSize * 4
-                             : std::size_t(config_.marking_rate * double(allocated));
+    std::size_t budget = reason == GcReason::kStress ? kMinObjectSize * 4
+                         : idle                      ? ~std::size_t{0}
+                                                     : marking_step_budget();
+    if (reason == GcReason::kAllocation) {  // what idle time marked ahead counts
+      std::size_t credit = std::min(budget, marking_credit_);
+      budget -= credit;
+      marking_credit_ -= credit;
+    }
     std::size_t scanned = marking_.step(*this, budget, deadline);
+    if (idle) marking_credit_ += scanned;
     events_.current().marked_bytes = scanned;
     // What the step could not do in time is owed by the next ones (a bounded debt: the
     // remark takes what is left when the trigger comes first).
-    if (scanned < budget && !marking_.done())
+    if (scanned < budget && !marking_.done() && !idle)
       owed = std::min(std::size_t(double(budget - scanned) / config_.marking_rate),
                       4 * kMarkingStepBytes);
   }

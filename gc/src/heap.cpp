@@ -75,6 +75,7 @@ void Heap::collect(GcKind kind, GcReason reason) {
     std::size_t before = old_generation_bytes();
     collect_major(reason, kind == GcKind::kCompact);
     policy_.major_ended(reason, e.start + e.pause, e.pause, before, old_generation_bytes());
+    if (e.incremental) policy_.remark_ended(e.pause);
     // A quiet phase allocates little: the smallest eden serves it.
     if (reason == GcReason::kShrink) resize_eden(config_.min_nursery_bytes);
   }

@@ -26,7 +26,8 @@ class MajorCollector {
     // started among them; every other major collection (requested, at the heap limit, to
     // shrink) must find all garbage: the cycle is abandoned, and a full marking follows.
     bool remark =
-        h.marking_.active() && (reason_ == GcReason::kHeapGrowth || reason_ == GcReason::kStress);
+        h.marking_.active() && (reason_ == GcReason::kHeapGrowth || reason_ == GcReason::kStress ||
+                                reason_ == GcReason::kIdle);
     if (h.marking_.active() && !remark) {
       h.enter_phase(GcPhase::kMark);
       h.marking_.abandon(h);

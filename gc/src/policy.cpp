@@ -112,6 +112,17 @@ void HeapPolicy::minor_ended(std::chrono::nanoseconds pause, std::size_t copied)
   copy_speed_ = copy_speed_ == 0 ? speed : 0.5 * copy_speed_ + 0.5 * speed;
 }
 
+void HeapPolicy::remark_ended(std::chrono::nanoseconds pause) {
+  remark_last_ = pause;
+  remark_smoothed_ = remark_smoothed_.count() == 0 ? pause : (remark_smoothed_ + pause) / 2;
+}
+
+std::chrono::nanoseconds HeapPolicy::remark_time() const {
+  if (remark_last_.count() == 0)
+    return std::chrono::nanoseconds(std::int64_t(config_.pause_target_ms * 1e6));
+  return std::max(remark_last_, remark_smoothed_);
+}
+
 std::size_t HeapPolicy::eden_for_pause(double survival) const {
   if (!config_.incremental_marking) return ~std::size_t{0};
   double speed = copy_speed_;
@@ -169,7 +180,7 @@ void HeapPolicy::major_ended(GcReason reason, Clock::time_point end,
     // Freed little: what is there is live, so look again later (doubling the wait).
     bool freed_little = old_before - std::min(old_before, old_after) < old_before / 4;
     quiet_delay_ = freed_little ? std::min(2 * quiet_delay_, kMaxQuietDelay) : kQuietDelay;
-  } else if (reason == GcReason::kHeapGrowth) {
+  } else if (reason == GcReason::kHeapGrowth || reason == GcReason::kIdle) {
     quiet_delay_ = kQuietDelay;
   }
   // A shrinking collection takes at most a fifth of the quiet phase it ends. (A tenth
@@ -178,12 +189,14 @@ void HeapPolicy::major_ended(GcReason reason, Clock::time_point end,
 }
 
 std::size_t HeapPolicy::pages_to_keep(GcReason reason, std::size_t free_list_bytes) const {
-  // After a collection the growth trigger started, empty pages stay mapped for what the old
-  // generation may grow into before the next one (beyond its free lists): it would map and
-  // fault in as many again. Other collections (rt.collect, the heap limit, pins, stress)
-  // and heaps with a limit keep only page_reserve; the rest goes back to the OS now.
+  // After a collection the growth trigger started (or idle time, just before it would),
+  // empty pages stay mapped for what the old generation may grow into before the next one
+  // (beyond its free lists): it would map and fault in as many again. Other collections
+  // (rt.collect, the heap limit, pins, stress) and heaps with a limit keep only page_reserve; the
+  // rest goes back to the OS now.
   std::size_t keep = config_.page_reserve;
-  if (reason == GcReason::kHeapGrowth && config_.heap_limit_bytes == 0) {
+  if ((reason == GcReason::kHeapGrowth || reason == GcReason::kIdle) &&
+      config_.heap_limit_bytes == 0) {
     std::size_t used = live_after_major_ + free_list_bytes;
     std::size_t room = next_major_trigger_ - std::min(next_major_trigger_, used);
     keep = std::max(keep, room / kPageSize);

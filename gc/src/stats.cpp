@@ -46,6 +46,8 @@ const char* to_string(GcReason reason) noexcept {
       return "fragmentation";
     case GcReason::kShrink:
       return "shrink";
+    case GcReason::kIdle:
+      return "idle";
   }
   return "?";
 }

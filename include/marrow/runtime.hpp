@@ -1,6 +1,7 @@
 // marrow::Runtime: one independent managed heap and the API to allocate in it, collect
 // it and inspect it. The allocation fast path is inline here.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <functional>
@@ -97,6 +98,29 @@ class Runtime {
   /// std::printf("%zu bytes committed\n", rt.stats().heap_bytes);
   /// ```
   void reduce_memory();
+
+  /// Gives the collector work to do until `deadline`, for an embedder with an event loop
+  /// that knows it has time to spare (the rest of a frame, a wait for input). In order, as
+  /// long as each fits the time left (estimated from what earlier collections measured):
+  /// a minor collection when eden is at least half full, or sooner when it grows so fast
+  /// that by the next call its collection would not fit this much time; with incremental
+  /// marking, a marking step that runs to the deadline (allocation-paced steps then skip
+  /// what it did ahead), the remark once marking is done, sweep steps, and a new cycle
+  /// once the old generation is due for one; without it, a major collection once the old
+  /// generation is near its trigger. Work done here is not done later, inside the
+  /// embedder's own time. Each piece is a collection event with GcReason::kIdle. A
+  /// deadline already past does nothing. Same rules as collect(). samples/frame_loop.cpp
+  /// shows it in a frame loop, with its figures.
+  ///
+  /// Returns whether work remains that more idle time would advance (a marking cycle or
+  /// a sweep runs): an embedder may then call again on its next break.
+  ///
+  /// ```cpp
+  /// auto frame_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(16);
+  /// run_frame(rt);
+  /// rt.idle(frame_end);  // the collector gets what the frame did not use
+  /// ```
+  bool idle(std::chrono::steady_clock::time_point deadline);
 
   /// Pins the object: it will not move until `unpin`. A young object is promoted first
   /// (a minor collection). Pins nest; each pin needs one unpin.

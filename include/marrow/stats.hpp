@@ -40,8 +40,9 @@ enum class GcReason : std::uint8_t {
   kPin,            ///< a young object was pinned and had to be promoted
   kFragmentation,  ///< old space too fragmented (compaction chosen automatically)
   kShrink,         ///< the old generation grew little for a while: find what died, give pages back
+  kIdle,           ///< rt.idle(): work done in the embedder's spare time
 };
-inline constexpr std::size_t kGcReasonCount = 8;
+inline constexpr std::size_t kGcReasonCount = 9;
 
 /// The phases a collection's pause is split into. A collection is a sequence of phases;
 /// each moment of the pause is charged to exactly one, so the phase times add up to it.

@@ -14,6 +14,7 @@ Runtime::~Runtime() = default;
 
 void Runtime::collect(GcKind kind) { heap_->collect_requested(kind); }
 void Runtime::reduce_memory() { heap_->reduce_memory(); }
+bool Runtime::idle(std::chrono::steady_clock::time_point deadline) { return heap_->idle(deadline); }
 
 Object* Runtime::pin_object(Object* object) { return heap_->pin(object); }
 void Runtime::unpin(const Object* object) { heap_->unpin(const_cast<Object*>(object)); }

@@ -250,3 +250,36 @@ TEST_CASE("policy: with incremental marking eden is sized so a minor collection 
   for (int i = 0; i < 10; ++i) policy.minor_ended(4000ms, 8 * kMiB);  // smoothed: it takes a few
   CHECK(policy.eden_for_pause(1.0) == cfg.min_nursery_bytes);
 }
+
+TEST_CASE("policy: idle time's estimates (copy time, remark time, a major due soon)") {
+  using namespace std::chrono_literals;
+  marrow::Config cfg;
+  cfg.initial_old_trigger_bytes = 16 * kMiB;
+  cfg.growth_factor = 2.0;
+  cfg.pause_target_ms = 5;
+  HeapPolicy policy(cfg);
+  // Before any minor collection: the assumed speed.
+  CHECK(double(policy.copy_time(40 * 1000 * 1000).count()) ==
+        doctest::Approx(40e6 / HeapPolicy::kAssumedCopySpeed * 1e9));
+  policy.minor_ended(4ms, 8 * kMiB);  // 2 GiB/s
+  CHECK(double(policy.copy_time(8 * kMiB).count()) == doctest::Approx(4e6));
+  // The remark: the pause goal until one was measured, then the longer of the last one and
+  // the smoothed ones.
+  CHECK(policy.remark_time() == 5ms);
+  policy.remark_ended(2ms);
+  CHECK(policy.remark_time() == 2ms);
+  policy.remark_ended(8ms);  // smoothed 5 ms, last 8 ms
+  CHECK(policy.remark_time() == 8ms);
+  policy.remark_ended(2ms);  // smoothed 3.5 ms, last 2 ms
+  CHECK(policy.remark_time() == 3500us);
+  // A major is due soon three quarters of the way from the live bytes to the trigger.
+  policy.after_major(64 * kMiB, 0);  // trigger 128 MiB
+  CHECK_FALSE(policy.major_due_soon(112 * kMiB - 1));
+  CHECK(policy.major_due_soon(112 * kMiB));
+  CHECK(policy.major_time() == 0ns);  // no marking speed measured yet
+  marrow::internal::MajorCost cost;
+  cost.marked = 64 * kMiB;
+  cost.duration = 32ms;  // 2 GiB/s: the 64 MiB kept take 32 ms
+  policy.record_major_cost(cost);
+  CHECK(double(policy.major_time().count()) == doctest::Approx(32e6));
+}

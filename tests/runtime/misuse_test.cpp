@@ -1,4 +1,5 @@
 // Misuse is reported with UsageError / InvalidSize and leaves the runtime usable.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -38,6 +39,11 @@ struct AllocatingFinalizer : marrow::Object {
     }
     try {
       g_rt->collect(GcKind::kMinor);
+    } catch (const marrow::UsageError&) {
+      ++g_finalizer_usage_errors;
+    }
+    try {
+      g_rt->idle(std::chrono::steady_clock::now() + std::chrono::seconds(1));
     } catch (const marrow::UsageError&) {
       ++g_finalizer_usage_errors;
     }
@@ -168,7 +174,7 @@ TEST_CASE("a constructor that allocates throws UsageError; a throwing constructo
   mt::check_usable(rt);
 }
 
-TEST_CASE("a finalizer cannot allocate or collect; a throwing finalizer is swallowed") {
+TEST_CASE("a finalizer cannot allocate, collect or idle; a throwing finalizer is swallowed") {
   marrow::Runtime rt(mt::config());
   g_rt = &rt;
   g_finalizer_usage_errors = 0;
@@ -179,13 +185,13 @@ TEST_CASE("a finalizer cannot allocate or collect; a throwing finalizer is swall
     rt.make<ThrowingFinalizer>();
   }
   rt.collect(GcKind::kMajor);
-  CHECK(g_finalizer_usage_errors == 2);
+  CHECK(g_finalizer_usage_errors == 3);
   CHECK(g_finalizer_message.find("finalizer") != std::string::npos);
   CHECK(g_throwing_finalized == 1);
   mt::check_usable(rt);
   rt.collect(GcKind::kMajor);
   CHECK(g_throwing_finalized == 1);
-  CHECK(g_finalizer_usage_errors == 2);
+  CHECK(g_finalizer_usage_errors == 3);
   g_rt = nullptr;
 }
 

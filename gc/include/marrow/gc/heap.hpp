@@ -2,6 +2,7 @@
 // the file named after its concept (docs/design.md, "Where things are"), and the entry
 // points the runtime calls. Single-threaded: the runtime's owner thread only.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -78,6 +79,9 @@ class Heap {
   /// rt.reduce_memory(): a major collection (and a compaction when fragmented), then every
   /// empty page, the survivor spaces and eden beyond its minimum given back.
   void reduce_memory();
+  /// rt.idle(): the work that fits before `deadline` (gc/src/idle.cpp); whether a
+  /// marking cycle or a sweep remains.
+  bool idle(std::chrono::steady_clock::time_point deadline);
   Object* pin(Object* object);  ///< promotes a young object first; returns its address
   void unpin(Object* object);
   void set_near_heap_limit_callback(std::function<std::size_t(std::size_t, std::size_t)> cb);
@@ -251,9 +255,21 @@ class Heap {
   std::byte* marking_poll_ = nullptr;
   std::size_t marking_old_debt_ = 0;            ///< old-space bytes allocated since the last step
   std::size_t marking_pretenured_charged_ = 0;  ///< HeapStats::bytes_pretenured, last charged
+  /// Bytes idle time marked in this cycle that allocation-paced steps have not yet counted
+  /// as their own: a step's budget is taken from it first (a step it covers is skipped).
+  std::size_t marking_credit_ = 0;
+  /// An allocation-paced step's budget: marking_rate x what was allocated since the last.
+  std::size_t marking_step_budget() const {
+    return std::size_t(config_.marking_rate *
+                       double(std::max(kMarkingStepBytes, marking_old_debt_)));
+  }
   static constexpr std::size_t kMarkingStepBytes = std::size_t{256} << 10;
   /// Old-space pages a sweep step sweeps per kMarkingStepBytes allocated (lazy sweeping).
   static constexpr std::size_t kSweepPagesPerStep = 8;
+  /// While rt.idle() runs: its deadline, which bounds the increments it starts
+  /// (GcReason::kIdle) instead of the pause goal.
+  std::chrono::steady_clock::time_point idle_deadline_{};
+  std::size_t idle_eden_seen_ = 0;  ///< eden's fill when the last rt.idle() returned
   unsigned stress_cycle_ = 0;
   bool in_gc_ = false;
   bool walking_ = false;            ///< a for_each_object callback runs

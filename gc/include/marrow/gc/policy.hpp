@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include "marrow/config.hpp"
 #include "marrow/heap/page.hpp"
@@ -84,6 +85,29 @@ class HeapPolicy {
   /// bytes per second: below what a first scavenge into untouched memory reaches here
   /// (0.47 GB/s with its page faults, 1.4 GB/s without, binary-trees and GCBench).
   static constexpr double kAssumedCopySpeed = 400e6;
+  /// Idle time (rt.idle) estimates, from what collections measured. The pause of a
+  /// minor collection that copies `bytes`, at the measured speed (kAssumedCopySpeed before one).
+  std::chrono::nanoseconds copy_time(std::size_t bytes) const {
+    double speed = copy_speed_ > 0 ? copy_speed_ : kAssumedCopySpeed;
+    return std::chrono::nanoseconds(std::int64_t(double(bytes) / speed * 1e9));
+  }
+  /// The remark's pause: the longer of the last one and the smoothed ones (the pause goal
+  /// before the first remark).
+  std::chrono::nanoseconds remark_time() const;
+  void remark_ended(std::chrono::nanoseconds pause);
+  /// A stop-the-world major collection's pause for the last live bytes, at the measured
+  /// marking speed; zero while unmeasured.
+  std::chrono::nanoseconds major_time() const {
+    if (speed_ <= 0) return std::chrono::nanoseconds(0);
+    return std::chrono::nanoseconds(std::int64_t(double(live_after_major_) / speed_ * 1e9));
+  }
+  /// The old generation is three quarters of the way from the last live bytes to the
+  /// trigger: a major collection in idle time spares the one the trigger would bring.
+  bool major_due_soon(std::size_t old_generation_bytes) const {
+    std::size_t live = std::min(live_after_major_, next_major_trigger_);
+    return old_generation_bytes >= live + (next_major_trigger_ - live) / 4 * 3;
+  }
+
   /// Mutator time since the last major collection ended, at `now` (pauses excluded).
   std::chrono::nanoseconds mutator_time_since_major(Clock::time_point now) const {
     auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_major_end_);
@@ -159,6 +183,8 @@ class HeapPolicy {
   double speed_ = 0;         ///< bytes marked per second of major collection
   double copy_speed_ = 0;    ///< bytes a minor collection copies per second of its pause
   bool minor_seen_ = false;  ///< a minor collection has ended (its survival is known)
+  std::chrono::nanoseconds remark_smoothed_{0};  ///< remark pauses, smoothed
+  std::chrono::nanoseconds remark_last_{0};      ///< the last remark's pause
   Clock::time_point last_major_end_ = Clock::now();
   std::chrono::nanoseconds paused_since_major_{0};  ///< minor pauses since the last major
   Clock::time_point quiet_since_ = Clock::now();    ///< start of the current quiet stretch
