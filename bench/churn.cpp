@@ -154,10 +154,7 @@ struct Table : marrow::Object {
     return reinterpret_cast<marrow::Member<Entry>*>(reinterpret_cast<std::byte*>(this) +
                                                     sizeof(*this));
   }
-  void trace(marrow::Tracer& t) {
-    marrow::Member<Entry>* s = slots();
-    for (std::size_t i = 0; i < length; ++i) t.visit(s[i]);
-  }
+  void trace(marrow::Tracer& t) { t.visit_range(slots(), length); }
 };
 
 struct MarrowVariant {

@@ -198,8 +198,7 @@ class MarrowHeap {
     Value slot(std::size_t i) { return slots()[i].get(); }
     void trace(marrow::Tracer& t) {
       t.visit(shape);
-      marrow::Member<Value>* s = slots();
-      for (std::uint32_t i = 0; i < length; ++i) t.visit(s[i]);
+      t.visit_range(slots(), length);
     }
   };
   using Ref = marrow::Local<Record>;

@@ -3,6 +3,7 @@
 // main runs them all, prints what they did and exits 0. If you change one, change both.
 #include <marrow/marrow.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +49,24 @@ marrow::Local<Str> make_str(marrow::Runtime& rt, std::string_view s) {
   return rt.make_sized<Str>(s.size(), s);
 }
 
+// A fixed-capacity array: its slots are part of the object, so visit_range may mark a long
+// one a piece at a time.
+struct Array : marrow::Object {
+  static constexpr const char* kTypeName = "Array";
+  std::size_t capacity;
+
+  explicit Array(std::size_t n) : capacity(n) {}
+  marrow::Member<marrow::Value>* slots() {
+    return reinterpret_cast<marrow::Member<marrow::Value>*>(reinterpret_cast<std::byte*>(this) +
+                                                            sizeof(Array));
+  }
+  void trace(marrow::Tracer& t) { t.visit_range(slots(), capacity); }
+};
+
+marrow::Local<Array> make_array(marrow::Runtime& rt, std::size_t n) {
+  return rt.make_sized<Array>(n * sizeof(marrow::Member<marrow::Value>), n);  // all nil
+}
+
 void objects() {
   marrow::Runtime rt;
   marrow::HandleScope scope(rt);
@@ -58,6 +77,8 @@ void objects() {
   marrow::Local<Str> name = make_str(rt, "marrow");
   root->left->tag = marrow::Value::object(name.get());
 
+  marrow::Local<Array> array = make_array(rt, 100'000);
+  array->slots()[99'999] = marrow::Value::object(root.get());
   rt.collect(marrow::GcKind::kMajor);  // everything above moves into old space
 
   Str* s = root->left->tag.get().as<Str>();
@@ -65,6 +86,8 @@ void objects() {
               static_cast<long long>(root->item), static_cast<long long>(root->left->item),
               static_cast<long long>(root->right->item), root->tag.get().as_number(),
               static_cast<int>(s->length), s->chars());
+  std::printf("objects: the array's last slot holds the root: %s\n",
+              array->slots()[99'999].get().as<Node>() == root.get() ? "yes" : "no");
 }
 
 // A managed object that owns native memory: trivially destructible (a raw pointer, not a

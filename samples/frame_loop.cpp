@@ -185,8 +185,8 @@ double percentile(std::vector<double> v, double q) {
 void print(const char* mode, const Report& r, const Options& o) {
   std::printf("%-6s %7zu %8.2f %8.2f %8.2f %6zu %10.1f %10.2f %10.1f %7zu\n", mode,
               r.tick_ms.size(), percentile(r.tick_ms, 0.5), percentile(r.tick_ms, 0.99),
-              percentile(r.tick_ms, 1.0), r.over_budget, r.gc_in_ticks_ms,
-              r.max_pause_in_ticks_ms, r.gc_in_idle_ms, r.idle_pieces);
+              percentile(r.tick_ms, 1.0), r.over_budget, r.gc_in_ticks_ms, r.max_pause_in_ticks_ms,
+              r.gc_in_idle_ms, r.idle_pieces);
   std::printf(
       "RESULT {\"bench\":\"frame_loop\",\"mode\":\"%s\",\"frames\":%zu,\"budget_ms\":%.2f,"
       "\"tick_p50_ms\":%.3f,\"tick_p99_ms\":%.3f,\"tick_max_ms\":%.3f,\"over_budget\":%zu,"
@@ -224,8 +224,9 @@ bool parse(int argc, char** argv, Options& o) {
 int main(int argc, char** argv) {
   Options o;
   if (argc == 2 && std::strcmp(argv[1], "--help") == 0) {
-    std::puts("usage: frame_loop [--frames N] [--entities N (>= 256)] [--budget-ms F] "
-              "[--mode idle|sleep|both]");
+    std::puts(
+        "usage: frame_loop [--frames N] [--entities N (>= 256)] [--budget-ms F] "
+        "[--mode idle|sleep|both]");
     return 0;
   }
   if (!parse(argc, argv, o)) {

@@ -36,8 +36,7 @@ bool Heap::idle(std::chrono::steady_clock::time_point deadline) {
     // does (HeapPolicy::eden_for_pause), and the survivors.
     double survival = std::max(pretenuring_.survival(), 0.5);
     auto copy_time = [&](std::size_t eden) {
-      return policy_.copy_time(std::size_t(double(eden) * survival) +
-                               nursery_.from_space().used());
+      return policy_.copy_time(std::size_t(double(eden) * survival) + nursery_.from_space().used());
     };
     auto nursery_copy = copy_time(eden_used);
     // Worth it at half of eden, or sooner when eden grows so fast that by the next call
@@ -77,8 +76,7 @@ bool Heap::idle(std::chrono::steady_clock::time_point deadline) {
     }
     if (!config_.incremental_marking && policy_.major_due_soon(old_generation_bytes())) {
       auto cost = policy_.major_time();
-      if (cost.count() > 0 && fits(cost + nursery_copy))
-        collect(GcKind::kMajor, GcReason::kIdle);
+      if (cost.count() > 0 && fits(cost + nursery_copy)) collect(GcKind::kMajor, GcReason::kIdle);
     }
     break;
   }

@@ -3,6 +3,7 @@
 // emptied the nursery); invariant W for the rescan walk. Never allocates managed memory.
 #include "marrow/gc/marking.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include "marrow/gc/heap.hpp"
@@ -11,25 +12,65 @@
 
 namespace marrow::internal {
 
+std::size_t Marker::scan_object(Object* p) {
+  HeaderWord h = *header_of(p);
+  std::size_t size = header_size_bytes(h);
+  scanning_begin_ = reinterpret_cast<std::byte*>(p);
+  scanning_end_ = reinterpret_cast<std::byte*>(header_of(p)) + size;
+  std::size_t ranges_before = ranges_.size();
+  trace_object(p, header_type(h), *this);
+  scanning_begin_ = scanning_end_ = nullptr;
+  for (std::size_t i = ranges_before; i < ranges_.size(); ++i)
+    size -= std::min(size, ranges_[i].count * ranges_[i].slot_size);
+  return size;
+}
+
+std::size_t Marker::scan_piece() {
+  Range& r = ranges_.back();
+  std::size_t n = std::min(r.count, kRangePiece);
+  std::byte* first = r.first;
+  RangeVisitor visit = r.visit;
+  std::size_t bytes = n * r.slot_size;
+  r.first += bytes;
+  r.count -= n;
+  if (r.count == 0) ranges_.pop_back();
+  visit(*this, first, n);  // pushes onto the stack only (no object is being scanned)
+  return bytes;
+}
+
 void Marker::drain() {
-  while (!stack_.empty()) {
-    Object* p = stack_.back();
-    stack_.pop_back();
-    trace_object(p, *this);
+  for (;;) {
+    while (!stack_.empty()) {
+      Object* p = stack_.back();
+      stack_.pop_back();
+      scan_object(p);
+    }
+    if (ranges_.empty()) return;
+    scan_piece();
   }
 }
 
 std::size_t Marker::drain_some(std::size_t budget, std::chrono::steady_clock::time_point deadline) {
-  constexpr unsigned kClockEvery = 256;  // objects between looks at the clock
+  // The clock is read every 256 objects or every 64 KiB scanned, whichever comes first:
+  // a run of large objects must not carry a step far past its deadline.
+  constexpr unsigned kClockEvery = 256;
+  constexpr std::size_t kClockBytes = std::size_t{64} << 10;
   std::size_t scanned = 0;
   unsigned until_clock = kClockEvery;
-  while (!stack_.empty() && scanned < budget) {
-    Object* p = stack_.back();
-    stack_.pop_back();
-    scanned += header_size_bytes(*header_of(p));
-    trace_object(p, *this);
-    if (--until_clock == 0) {
+  std::size_t clock_at = kClockBytes;
+  while (scanned < budget) {
+    if (!stack_.empty()) {
+      Object* p = stack_.back();
+      stack_.pop_back();
+      scanned += scan_object(p);
+    } else if (!ranges_.empty()) {
+      scanned += scan_piece();
+    } else {
+      break;
+    }
+    if (--until_clock == 0 || scanned >= clock_at) {
       until_clock = kClockEvery;
+      clock_at = scanned + kClockBytes;
       if (std::chrono::steady_clock::now() >= deadline) break;
     }
   }

@@ -1,6 +1,7 @@
 // How managed types and embedders show references to the collector: the Tracer, the
 // slot traits that teach it a slot encoding, root sources and weak processing.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -51,6 +52,26 @@ class Tracer {
     if (q != p) Traits::replace(slot, q);
   }
 
+  /// `count` slots of one type at consecutive addresses: the same as visiting each, for
+  /// arrays. A long run of slots inside the object being traced (an array that is part of
+  /// the object, as make_sized gives) may be visited later in the same collection, a
+  /// piece at a time: an incremental marking step then scans part of a huge array instead
+  /// of all of it in one pause. So such a run must stay slots of this type, readable, for
+  /// as long as the object lives: a fixed-capacity array (its unused slots null) is; a
+  /// region the object later reuses for other data is not (visit its slots one by one).
+  /// Slots outside the object (a buffer it owns elsewhere) are always visited at once.
+  ///
+  /// ```cpp
+  /// void Array::trace(marrow::Tracer& t) { t.visit_range(slots(), capacity); }
+  /// ```
+  template <class Slot>
+  void visit_range(Slot* first, std::size_t count, const char* edge_name = nullptr) {
+    if (count >= kSplitSlots && edge_name == nullptr &&
+        split_range(first, count, sizeof(Slot), &visit_slots<Slot>))
+      return;
+    for (std::size_t i = 0; i < count; ++i) visit(first[i], edge_name);
+  }
+
   /// True only for tracers that record edge names (heap snapshots). A trace function
   /// whose names cost something to compute (a field name read from another object) asks
   /// first; collections never need them.
@@ -77,6 +98,24 @@ class Tracer {
 
   /// Called for each reference that passes the filter; returns the (possibly new) address.
   virtual Object* visit_reference(Object* object, void* slot, const char* edge_name) = 0;
+
+  /// Visits `count` slots at `first` of the type `visit` was instantiated for.
+  using RangeVisitor = void (*)(Tracer& tracer, void* first, std::size_t count);
+  /// visit_range's run of at least kSplitSlots slots of `slot_size` bytes: a tracer that
+  /// can visit it later, in pieces, keeps it (with `visit`) and returns true; the
+  /// default visits it now.
+  virtual bool split_range(void* first, std::size_t count, std::size_t slot_size,
+                           RangeVisitor visit) {
+    (void)first, (void)count, (void)slot_size, (void)visit;
+    return false;
+  }
+  /// Runs shorter than this are visited at once by every tracer.
+  static constexpr std::size_t kSplitSlots = 1024;
+  template <class Slot>
+  static void visit_slots(Tracer& tracer, void* first, std::size_t count) {
+    Slot* slots = static_cast<Slot*>(first);
+    for (std::size_t i = 0; i < count; ++i) tracer.visit(slots[i]);
+  }
 
   bool wants_edge_names_ = false;
 

@@ -134,8 +134,7 @@ struct Seq : MalObj {
   Value at(std::uint32_t i) { return items()[i].get(); }
   void trace(marrow::Tracer& t) {
     t.visit(meta, "meta");
-    Member<Value>* it = items();
-    for (std::uint32_t i = 0; i < count; ++i) t.visit(it[i]);
+    t.visit_range(items(), count);  // immutable, a fixed count: long ones marked in pieces
   }
 
   std::uint32_t count;

@@ -107,10 +107,9 @@ TEST_CASE("idle finishes a running marking cycle, then its sweep, and keeps what
   CHECK(listener.other == 0);  // nothing but idle work ran
   // The cycle's end is a remark (a major with `incremental` set), in idle time.
   bool remarked = false;
-  for (const auto& e : listener.idle.all)
-    remarked |= e.kind == GcKind::kMajor && e.incremental;
+  for (const auto& e : listener.idle.all) remarked |= e.kind == GcKind::kMajor && e.incremental;
   CHECK(remarked);
-  CHECK(listener.idle.count(GcKind::kMarkStep) >= 1);  // the start left the marking to do
+  CHECK(listener.idle.count(GcKind::kMarkStep) >= 1);   // the start left the marking to do
   CHECK(listener.idle.count(GcKind::kMarkStart) == 0);  // not a second cycle
   CHECK(mt::lists_intact(table.get(), length));
   MT_CHECK_SOUND(rt);
@@ -148,8 +147,7 @@ TEST_CASE("idle collects eden when it is at least half full, not when it is near
   CHECK(listener.idle.count(GcKind::kMinor) == (minor_worth ? 1 : 0));
   CHECK(rt.stats().minor_collections == before + (minor_worth ? 1 : 0));
   if (minor_worth) CHECK(eden_used(heap) < target / 2);  // eden was emptied
-  CHECK(rt.stats().collections_by_reason[std::size_t(GcReason::kIdle)] >=
-        listener.idle.all.size());
+  CHECK(rt.stats().collections_by_reason[std::size_t(GcReason::kIdle)] >= listener.idle.all.size());
   CHECK(keep->id == 1);
   MT_CHECK_SOUND(rt);
 }

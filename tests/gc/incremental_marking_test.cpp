@@ -13,6 +13,7 @@
 // MARROW_STRESS_INCREMENTAL) every allocation collects and a stress major finishes a
 // running cycle, so where a test allocates during a cycle it asserts what must hold
 // either way.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -358,6 +359,80 @@ TEST_CASE("incremental marking: an object read through a Weak during a cycle sur
     root->next = local;
     check_after();
   }
+}
+
+TEST_CASE("incremental marking: a long array is marked a piece at a time, across steps") {
+  // Rate 1/16: a step's budget is 16 KiB. The 800,000-byte table (100,000 slots, through
+  // visit_range) would be scanned by one step without its pieces.
+  marrow::Runtime rt(incremental_config(1.0 / 16));
+  mi::Heap& heap = rt.heap_for_internal_use();
+  marrow::HandleScope scope(rt);
+  constexpr std::size_t kSlots = 100000;
+  const std::size_t nodes = mt::scaled(20000, 400);
+  const std::size_t stride = kSlots / nodes;
+  auto table = rt.make_sized<mt::Table>(mt::table_extra(kSlots), kSlots);
+  for (std::size_t j = 0; j < nodes; ++j) {
+    marrow::HandleScope inner(rt);
+    auto n = rt.make<Node>(static_cast<std::int64_t>(j));
+    table->at(j * stride) = n;
+  }
+  rt.collect(GcKind::kMajor);  // everything old
+  start_cycle(heap);
+  std::size_t steps = 0, most = 0;
+  auto id = rt.on_gc([&](const marrow::GcEvent& e) {
+    if (e.kind != GcKind::kMarkStep) return;
+    ++steps;
+    most = std::max(most, e.marked_bytes);
+  });
+  REQUIRE(step_until_done(heap));
+  rt.remove_gc_listener(id);
+  CHECK(steps >= 20);
+  CHECK(most < 200000);  // a quarter of the table (budget and piece: 32 KiB)
+  remark(heap);
+  std::size_t wrong = 0;
+  for (std::size_t j = 0; j < nodes; ++j) {
+    Node* n = table->at(j * stride).get();
+    wrong += n == nullptr || n->id != static_cast<std::int64_t>(j) ? 1 : 0;
+  }
+  CHECK(wrong == 0);
+  MT_CHECK_SOUND(rt);
+}
+
+namespace {
+/// Roots in a std::vector: visit_range over slots outside any object is visited at once,
+/// never kept for later (the vector reallocates between steps).
+struct VectorRoots : marrow::RootSource {
+  std::vector<Value> values;
+  void trace_roots(marrow::Tracer& t) override { t.visit_range(values.data(), values.size()); }
+};
+}  // namespace
+
+TEST_CASE("incremental marking: visit_range over root slots is visited at once") {
+  marrow::Runtime rt(incremental_config());
+  mi::Heap& heap = rt.heap_for_internal_use();
+  VectorRoots roots;
+  rt.add_root_source(&roots);
+  const std::size_t n = mt::scaled(3000, 1100);  // past Tracer's split length (1024)
+  {
+    marrow::HandleScope scope(rt);
+    for (std::size_t i = 0; i < n; ++i) {
+      marrow::HandleScope inner(rt);
+      roots.values.push_back(Value::object(rt.make<Node>(static_cast<std::int64_t>(i)).get()));
+    }
+  }
+  rt.collect(GcKind::kMajor);
+  start_cycle(heap);
+  step(heap);
+  roots.values.shrink_to_fit();
+  roots.values.reserve(roots.values.size() * 4);  // the old buffer is freed
+  REQUIRE(step_until_done(heap));
+  remark(heap);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    wrong += roots.values[i].as<Node>()->id != static_cast<std::int64_t>(i) ? 1 : 0;
+  CHECK(wrong == 0);
+  MT_CHECK_SOUND(rt);
+  rt.remove_root_source(&roots);
 }
 
 TEST_CASE("incremental marking: the remark marks the roots again") {

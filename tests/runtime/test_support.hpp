@@ -72,9 +72,8 @@ struct Table : marrow::Object {
                                                    sizeof(Table));
   }
   marrow::Member<Node>& at(std::size_t i) { return slots()[i]; }
-  void trace(marrow::Tracer& t) {
-    for (std::size_t i = 0; i < count; ++i) t.visit(slots()[i]);
-  }
+  /// A fixed-capacity array: long tables are marked a piece at a time (visit_range).
+  void trace(marrow::Tracer& t) { t.visit_range(slots(), count); }
 };
 
 inline std::size_t table_extra(std::size_t n) { return n * sizeof(marrow::Member<Node>); }

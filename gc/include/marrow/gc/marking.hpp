@@ -55,24 +55,55 @@ class Marker final : public Tracer {
   /// Stops early, too, once the clock passes `deadline` (looked at every few objects).
   std::size_t drain_some(std::size_t budget, std::chrono::steady_clock::time_point deadline =
                                                  std::chrono::steady_clock::time_point::max());
-  bool stack_empty() const { return stack_.empty(); }
-  /// Drops the stack and the overflow flag (a cycle abandoned by compaction-free paths).
+  /// Nothing left to scan: no object on the stack, no piece of an array.
+  bool stack_empty() const { return stack_.empty() && ranges_.empty(); }
+  /// Drops the stack, the arrays' pieces and the overflow flag (a cycle abandoned).
   void reset() {
     stack_.clear();
+    ranges_.clear();
     overflowed_ = false;
   }
+
+  /// Slots per piece of a split array (Tracer::visit_range): 16 KiB of 8-byte slots.
+  static constexpr std::size_t kRangePiece = 2048;
 
  protected:
   Object* visit_reference(Object* p, void*, const char*) override {
     mark(p);
     return p;
   }
+  /// Keeps a long run of slots inside the object being scanned, to be visited a piece at
+  /// a time: the object is marked, so it stays (and, in old or large space, stays put)
+  /// until marking ends; the marking barrier records what a store overwrites meanwhile.
+  bool split_range(void* first, std::size_t count, std::size_t slot_size,
+                   RangeVisitor visit) override {
+    auto* b = static_cast<std::byte*>(first);
+    if (b < scanning_begin_ || b >= scanning_end_ ||
+        count > std::size_t(scanning_end_ - b) / slot_size)
+      return false;
+    ranges_.push_back({b, count, slot_size, visit});
+    return true;
+  }
 
  private:
+  struct Range {
+    std::byte* first;
+    std::size_t count;
+    std::size_t slot_size;
+    RangeVisitor visit;
+  };
   void drain();
+  /// Traces one object from the stack; returns the bytes scanned (its size, less the
+  /// runs of slots it left as pieces).
+  std::size_t scan_object(Object* p);
+  /// Visits the next piece of the last split array; returns its bytes.
+  std::size_t scan_piece();
   std::size_t limit_;
   bool overflowed_ = false;
   std::vector<Object*> stack_;
+  std::vector<Range> ranges_;
+  std::byte* scanning_begin_ = nullptr;  ///< the object scan_object traces, [begin, end)
+  std::byte* scanning_end_ = nullptr;
 };
 
 }  // namespace marrow::internal
