@@ -134,7 +134,8 @@ TEST_CASE("idle collects eden when it is at least half full, not when it is near
   }
   // Fill eden past half with garbage (a stress run collects at every allocation instead).
   std::size_t target = eden_room(heap) / 2 + 4096;
-  for (std::size_t i = 0; i < (std::size_t{64} << 20) / sizeof(Node) && eden_used(heap) < target;
+  for (std::size_t i = 0;
+       i < mt::scaled((std::size_t{64} << 20) / sizeof(Node), 2000) && eden_used(heap) < target;
        ++i) {
     marrow::HandleScope inner(rt);
     rt.make<Node>(-1);
