@@ -82,9 +82,10 @@ class HeapPolicy {
   /// a program that starts by building long-lived data does not pay for a full eden's copy.
   std::size_t eden_for_pause(double survival) const;
   /// The copying speed eden_for_pause assumes until a minor collection measured one, in
-  /// bytes per second: below what a first scavenge into untouched memory reaches here
-  /// (0.47 GB/s with its page faults, 1.4 GB/s without, binary-trees and GCBench).
-  static constexpr double kAssumedCopySpeed = 400e6;
+  /// bytes per second: about what a first scavenge into untouched memory reaches here,
+  /// where its page faults dominate (0.15 GB/s on churn, 0.47 GB/s on binary-trees;
+  /// 1.4 GB/s into memory already touched).
+  static constexpr double kAssumedCopySpeed = 150e6;
   /// Idle time (rt.idle) estimates, from what collections measured. The pause of a
   /// minor collection that copies `bytes`, at the measured speed (kAssumedCopySpeed before one).
   std::chrono::nanoseconds copy_time(std::size_t bytes) const {
