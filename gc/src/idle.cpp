@@ -45,22 +45,15 @@ bool Heap::idle(std::chrono::steady_clock::time_point deadline) {
     bool minor_worth = eden_used >= kLeastEden &&
                        (eden_used >= eden_room / 2 || !fits(copy_time(eden_used + grown)));
 
-    if (marking_.done()) {
-      if (fits(policy_.remark_time())) {
-        collect(GcKind::kMajor, GcReason::kIdle);  // the remark
-        continue;
-      }
-      // A remark does not fit; a minor collection may, and makes the remark shorter.
-      if (minor_worth && fits(nursery_copy)) {
-        collect(GcKind::kMinor, GcReason::kIdle);
-        continue;
-      }
-      break;
+    if (marking_.done() && fits(policy_.remark_time())) {
+      collect(GcKind::kMajor, GcReason::kIdle);  // the remark
+      continue;
     }
-    if (minor_worth && fits(nursery_copy)) {
+    if (minor_worth && fits(nursery_copy)) {  // when the remark does not fit, it shortens it
       collect(GcKind::kMinor, GcReason::kIdle);
       continue;
     }
+    if (marking_.done()) break;  // the remark does not fit
     if (marking_.active()) {
       collect(GcKind::kMarkStep, GcReason::kIdle);  // to the deadline, or to the end
       continue;

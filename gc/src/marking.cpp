@@ -38,17 +38,7 @@ std::size_t Marker::scan_piece() {
   return bytes;
 }
 
-void Marker::drain() {
-  for (;;) {
-    while (!stack_.empty()) {
-      Object* p = stack_.back();
-      stack_.pop_back();
-      scan_object(p);
-    }
-    if (ranges_.empty()) return;
-    scan_piece();
-  }
-}
+void Marker::drain() { drain_some(~std::size_t{0}); }
 
 std::size_t Marker::drain_some(std::size_t budget, std::chrono::steady_clock::time_point deadline) {
   // The clock is read every 256 objects or every 64 KiB scanned, whichever comes first:
@@ -58,6 +48,7 @@ std::size_t Marker::drain_some(std::size_t budget, std::chrono::steady_clock::ti
   std::size_t scanned = 0;
   unsigned until_clock = kClockEvery;
   std::size_t clock_at = kClockBytes;
+  const bool timed = deadline != std::chrono::steady_clock::time_point::max();
   while (scanned < budget) {
     if (!stack_.empty()) {
       Object* p = stack_.back();
@@ -68,7 +59,7 @@ std::size_t Marker::drain_some(std::size_t budget, std::chrono::steady_clock::ti
     } else {
       break;
     }
-    if (--until_clock == 0 || scanned >= clock_at) {
+    if (timed && (--until_clock == 0 || scanned >= clock_at)) {
       until_clock = kClockEvery;
       clock_at = scanned + kClockBytes;
       if (std::chrono::steady_clock::now() >= deadline) break;
