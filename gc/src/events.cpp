@@ -207,7 +207,7 @@ SpaceUsage Heap::space_usage() const {
   old.capacity = old_.pages().size() * kPageSize;
   old.used = old_.allocated_bytes();
   auto& large = u[std::size_t(Space::kLarge)];
-  for (Page* run : large_.runs()) large.capacity += run->run_bytes;
+  large.capacity = large_.run_bytes();
   large.used = large_.object_bytes();
   auto& immortal = u[std::size_t(Space::kImmortal)];
   immortal.capacity = immortal_.pages().size() * kPageSize;

@@ -190,16 +190,15 @@ void LazySweeping::finish(Heap& heap) {
 }
 
 void Sweeper::sweep_large_objects() {
-  std::vector<Page*> runs = heap_.large_.runs();  // free() edits the list
-  for (Page* run : runs) {
+  heap_.large_.sweep([&](Page* run) {
     auto* hp = reinterpret_cast<HeaderWord*>(run->area_start());
     if (*hp & kMarkBit) {
       *hp &= ~kMarkBit;
-    } else {
-      heap_.events_.stats().bytes_freed += header_size_bytes(*hp);
-      heap_.large_.free(run);
+      return true;
     }
-  }
+    heap_.events_.stats().bytes_freed += header_size_bytes(*hp);
+    return false;
+  });
 }
 
 }  // namespace marrow::internal

@@ -238,18 +238,13 @@ std::byte* LargeObjectSpace::allocate(std::size_t size) noexcept {
   runs_.push_back(run);
   run->top = run->area_start() + size;
   object_bytes_ += size;
+  run_bytes_ += run->run_bytes;
   return run->area_start();
 }
 
-void LargeObjectSpace::free(Page* run) noexcept {
-  for (std::size_t i = 0; i < runs_.size(); ++i) {
-    if (runs_[i] == run) {
-      runs_[i] = runs_.back();
-      runs_.pop_back();
-      break;
-    }
-  }
+void LargeObjectSpace::release(Page* run) noexcept {
   object_bytes_ -= std::size_t(run->top - run->area_start());
+  run_bytes_ -= run->run_bytes;
   provider_.free(run);
 }
 

@@ -1,5 +1,6 @@
 // Tests OldSpace (heap/src/spaces.cpp): exact small classes, splitting, the best-fit index, the
-// LAB, free-list and allocation accounting, walkability (invariant W), giving pages back.
+// LAB, free-list and allocation accounting, walkability (invariant W), giving pages back; and
+// LargeObjectSpace's accounting and sweep.
 #include <marrow/heap/spaces.hpp>
 
 #include <doctest/doctest.h>
@@ -597,4 +598,54 @@ TEST_CASE("old space: a released page goes back to the provider and can be mappe
   // Both spaces gave their pages back on destruction: one kept (reserve 1), one unmapped.
   CHECK(provider.committed_bytes() == kPageSize);
   CHECK(provider.pages_returned_to_os() == 2);
+}
+
+TEST_CASE("large object space: sweep frees what it is told to in one pass, bytes follow") {
+  using marrow::internal::LargeObjectSpace;
+  PageProvider provider(0);
+  LargeObjectSpace space(provider, kOwner);
+  std::vector<std::byte*> objects;
+  std::size_t object_bytes = 0, charged = 0;
+  for (std::size_t i = 0; i < 10; ++i) {
+    std::size_t size = (16 + 8 * i) << 10;
+    objects.push_back(space.allocate(size));
+    REQUIRE(objects.back() != nullptr);
+    object_bytes += size;
+    charged += PageProvider::run_charge(size);
+  }
+  CHECK(space.runs().size() == 10);
+  CHECK(space.object_bytes() == object_bytes);
+  std::size_t run_bytes = 0;
+  for (Page* run : space.runs()) run_bytes += run->run_bytes;
+  CHECK(space.run_bytes() == run_bytes);
+  CHECK(provider.committed_bytes() == charged);
+
+  // Keep every third object; the others' runs go back to the provider.
+  std::set<Page*> kept;
+  std::size_t kept_object_bytes = 0, kept_run_bytes = 0, kept_charged = 0;
+  for (std::size_t i = 0; i < objects.size(); i += 3) {
+    Page* run = page_containing(objects[i]);
+    kept.insert(run);
+    std::size_t size = std::size_t(run->top - run->area_start());
+    kept_object_bytes += size;
+    kept_run_bytes += run->run_bytes;
+    kept_charged += PageProvider::run_charge(size);
+  }
+  std::size_t asked = 0;
+  space.sweep([&](Page* run) {
+    ++asked;
+    return kept.count(run) != 0;
+  });
+  CHECK(asked == 10);
+  CHECK(space.runs().size() == kept.size());
+  CHECK(std::set<Page*>(space.runs().begin(), space.runs().end()) == kept);
+  CHECK(space.object_bytes() == kept_object_bytes);
+  CHECK(space.run_bytes() == kept_run_bytes);
+  CHECK(provider.committed_bytes() == kept_charged);
+
+  space.sweep([](Page*) { return false; });
+  CHECK(space.runs().empty());
+  CHECK(space.object_bytes() == 0);
+  CHECK(space.run_bytes() == 0);
+  CHECK(provider.committed_bytes() == 0);
 }

@@ -255,16 +255,32 @@ class LargeObjectSpace {
 
   /// Memory for one object of `size` bytes in its own run, or nullptr.
   std::byte* allocate(std::size_t size) noexcept;
-  void free(Page* run) noexcept;
-  std::vector<Page*>& runs() { return runs_; }
+  /// Frees every run whose object `keep(Page*)` returns false for, in one pass.
+  template <class Keep>
+  void sweep(Keep&& keep) noexcept {
+    std::size_t kept = 0;
+    for (Page* run : runs_) {
+      if (keep(run)) {
+        runs_[kept++] = run;
+      } else {
+        release(run);
+      }
+    }
+    runs_.resize(kept);
+  }
   const std::vector<Page*>& runs() const { return runs_; }
   std::size_t object_bytes() const { return object_bytes_; }
+  /// The runs' bytes, headers and tails included (what the space holds of the provider).
+  std::size_t run_bytes() const { return run_bytes_; }
 
  private:
   PageProvider& provider_;
   void* owner_;
+  void release(Page* run) noexcept;
+
   std::vector<Page*> runs_;
   std::size_t object_bytes_ = 0;
+  std::size_t run_bytes_ = 0;
 };
 
 }  // namespace marrow::internal
