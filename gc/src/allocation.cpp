@@ -202,6 +202,7 @@ void Heap::collect_increment(GcKind kind, GcReason reason) {
     promoted = evacuate_nursery(true);  // the snapshot holds no young objects
     remembered_.clear();
     marking_.start(*this);
+    marking_work_ = old_generation_bytes();
     marking_pretenured_charged_ = events_.stats().bytes_pretenured;
     marking_credit_ = 0;
   } else if (marking_.active()) {
@@ -253,8 +254,12 @@ std::byte* Heap::allocate_slow(std::size_t size) {
       poll_for_quiet();  // moves the poll point on, or collects
       continue;
     }
+    // The remark waits for this minor collection when marking was done before it: the
+    // objects it promotes are then left to the remark (a nursery's worth at most), or a
+    // workload that promotes at every minor collection would never see marking done.
+    bool remark_due = marking_.active() && marking_.done();
     collect(GcKind::kMinor, GcReason::kAllocation);
-    if (marking_.done()) {
+    if (remark_due || marking_.done()) {
       collect(GcKind::kMajor, GcReason::kHeapGrowth);  // the remark, with eden empty
     } else if (marking_should_start()) {
       collect(GcKind::kMarkStart, GcReason::kHeapGrowth);

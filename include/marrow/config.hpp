@@ -86,8 +86,9 @@ struct Config {
   /// up (the remark). Off: every major collection marks the whole heap in its pause.
   bool incremental_marking = false;
   /// Bytes of objects a marking step scans per byte allocated since the previous step
-  /// (incremental marking's pace). Larger finishes cycles sooner with longer steps. In
-  /// (0, 1000], else a ConfigError.
+  /// (incremental marking's pace), at least: a step scans more when this pace would not
+  /// finish the cycle before the old generation's trigger. Larger finishes cycles sooner
+  /// with longer steps. In (0, 1000], else a ConfigError.
   double marking_rate = 4.0;
   /// The pause goal, in milliseconds: a marking step stops after half of it, whatever its
   /// byte budget (a cycle that falls behind catches up in more steps or in its remark);

@@ -653,6 +653,60 @@ TEST_CASE("incremental marking: eden allocation paces the steps of a cycle") {
   }
 }
 
+TEST_CASE("incremental marking: a pace too slow for the trigger is raised to finish in steps") {
+  // At rate 0.001 a step scans about 262 bytes: the kept chain (hundreds of KiB) and what
+  // the loop below promotes would take thousands of steps, far more than the allocation
+  // pays for before old space reaches the trigger. The catch-up pace (the work left over
+  // the headroom left) must finish the marking in a step, not leave it to the remark.
+  marrow::Config base;
+  base.incremental_marking = true;
+  base.marking_rate = 0.001;
+  base.nursery_bytes = std::size_t{1} << 20;
+  base.min_nursery_bytes = base.nursery_bytes;
+  base.pretenure_survival = 0;
+  marrow::Runtime rt(mt::config(base));
+  mi::Heap& heap = rt.heap_for_internal_use();
+  const std::size_t chain = mt::scaled(20000, 300);
+  marrow::Global<Node> keep;
+  marrow::Global<Node> grown;  // every node the loop allocates survives: old space grows
+  {
+    marrow::HandleScope scope(rt);
+    keep = marrow::Global<Node>(rt, make_list(rt, 1, chain));
+    rt.collect(GcKind::kMajor);
+  }
+  std::size_t steps = 0, steps_that_finished = 0;
+  rt.on_gc([&](const marrow::GcEvent& e) {
+    if (e.kind != GcKind::kMarkStep) return;
+    ++steps;
+    if (heap.marking_.done()) ++steps_that_finished;
+  });
+  const std::size_t cycles = rt.stats().marking_cycles;
+  start_cycle(heap);
+  const std::size_t trigger = heap.policy_.next_major_trigger();
+  const std::size_t nodes = mt::scaled(std::size_t{2} << 20, std::size_t{2} << 10);
+  std::size_t made = 0;
+  for (; made < nodes && heap.marking_.active(); ++made) {
+    marrow::HandleScope inner(rt);
+    auto n = rt.make<Node>(std::int64_t(made));
+    n->next = grown.get();
+    grown = marrow::Global<Node>(rt, n);
+  }
+  INFO("steps " << steps << ", steps that finished " << steps_that_finished << ", trigger "
+                << trigger << ", nodes " << made);
+  if (!mt::stress()) {
+    CHECK(!heap.marking_.active());
+    CHECK(rt.stats().marking_cycles - cycles == 1);
+    CHECK(steps_that_finished == 1);  // a step finished the marking, before the trigger
+  } else {
+    CHECK(rt.stats().marking_cycles - cycles >= 1);  // stress majors end cycles early
+  }
+  CHECK(list_intact(keep.get(), 1, chain));
+  std::size_t count = 0;
+  for (const Node* n = grown.get(); n != nullptr; n = n->next.get(), ++count)
+    if (n->id != std::int64_t(made - 1 - count)) break;
+  CHECK(count == made);
+}
+
 TEST_CASE("incremental marking: objects pretenured during a cycle are marked") {
   marrow::Config base;
   base.incremental_marking = true;

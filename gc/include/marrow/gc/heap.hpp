@@ -258,11 +258,23 @@ class Heap {
   /// Bytes idle time marked in this cycle that allocation-paced steps have not yet counted
   /// as their own: a step's budget is taken from it first (a step it covers is skipped).
   std::size_t marking_credit_ = 0;
-  /// An allocation-paced step's budget: marking_rate x what was allocated since the last.
+  /// An allocation-paced step's budget: what was allocated since the last step times
+  /// marking_rate, or times the rate that finishes the cycle before the trigger if that is
+  /// higher: the work left over the headroom left, with a quarter to spare. The work is
+  /// bounded by what old space held at the start (each byte scanned at most once) and
+  /// twice what it gained since (promoted and pretenured objects are taken, then scanned).
   std::size_t marking_step_budget() const {
-    return std::size_t(config_.marking_rate *
-                       double(std::max(kMarkingStepBytes, marking_old_debt_)));
+    double allocated = double(std::max(kMarkingStepBytes, marking_old_debt_));
+    std::size_t old = old_generation_bytes();
+    std::size_t work = marking_work_ + 2 * (old > marking_work_ ? old - marking_work_ : 0);
+    std::size_t scanned = marking_.cycle_scanned();
+    std::size_t left = work > scanned ? work - scanned : 0;
+    std::size_t trigger = policy_.next_major_trigger();
+    double headroom = double(std::max(trigger > old ? trigger - old : 0, kMarkingStepBytes));
+    return std::size_t(allocated * std::max(config_.marking_rate, 1.25 * double(left) / headroom));
   }
+  /// Old-generation bytes when the cycle started.
+  std::size_t marking_work_ = 0;
   static constexpr std::size_t kMarkingStepBytes = std::size_t{256} << 10;
   /// Old-space pages a sweep step sweeps per kMarkingStepBytes allocated (lazy sweeping).
   static constexpr std::size_t kSweepPagesPerStep = 8;
