@@ -19,6 +19,7 @@ Heap::Heap(const Config& config, Mutator& mutator)
       pretenuring_(mutator, old_, nursery_, events_.stats()),
       policy_(config_),
       workers_(config_.gc_threads),
+      parallelism_(workers_.threads(), config.gc_threads == 0),
       work_stacks_(workers_.threads()) {
   switch (nursery_.init(config_.nursery_bytes, config_.survivor_bytes)) {
     case Nursery::InitResult::kOk:

@@ -120,13 +120,21 @@ class MajorCollector {
   void mark() {
     for (Page* p : heap_.old_.pages()) p->live_bytes = 0;
     for (Page* p : heap_.large_.runs()) p->live_bytes = 0;
-    if (heap_.workers_.threads() > 1) {
+    Parallelism& parallelism = heap_.parallelism_;
+    unsigned threads = parallelism.threads_for(ParallelPhase::kMark);
+    auto started = std::chrono::steady_clock::now();
+    if (threads > 1) {
       heap_.mark_stack_overflows_ +=
           mark_all_parallel(heap_, heap_.workers_, heap_.mark_stack_limit_);
-      return;
+    } else {
+      Marker marker(heap_.mark_stack_limit_);
+      heap_.mark_stack_overflows_ += marker.mark_all(heap_);
     }
-    Marker marker(heap_.mark_stack_limit_);
-    heap_.mark_stack_overflows_ += marker.mark_all(heap_);
+    std::size_t marked = 0;
+    for (Page* p : heap_.old_.pages()) marked += p->live_bytes;
+    for (Page* p : heap_.large_.runs()) marked += p->live_bytes;
+    parallelism.record(ParallelPhase::kMark, threads, marked,
+                       std::chrono::steady_clock::now() - started);
   }
 
   void queue_dead_finalizable() {

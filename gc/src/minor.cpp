@@ -428,7 +428,9 @@ std::size_t Heap::evacuate_nursery(bool promote_all) {
   finalization_.begin_cycle();
   std::size_t promoted = 0;
   std::size_t survived = 0;
-  if (workers_.threads() > 1) {
+  unsigned threads = parallelism_.threads_for(ParallelPhase::kScavenge);
+  auto started = std::chrono::steady_clock::now();
+  if (threads > 1) {
     scavenge_parallel(*this, promote_all, promoted, survived);
   } else {
     MinorCollector collector(*this, promote_all);
@@ -436,6 +438,8 @@ std::size_t Heap::evacuate_nursery(bool promote_all) {
     promoted = collector.promoted_bytes();
     survived = collector.survived_bytes();
   }
+  parallelism_.record(ParallelPhase::kScavenge, threads, promoted + survived,
+                      std::chrono::steady_clock::now() - started);
   events_.stats().bytes_promoted += promoted;
   events_.stats().bytes_survived += survived;
 #if defined(MARROW_DEBUG)

@@ -69,8 +69,16 @@ void Sweeper::sweep_old_space() {
   heap_.old_.reset_free_lists();
   std::vector<Page*> pages = heap_.old_.pages();  // sweeping may release pages
   WorkerPool& pool = heap_.workers_;
-  if (pool.threads() == 1 || pages.size() < 2 * pool.threads()) {
+  Parallelism& parallelism = heap_.parallelism_;
+  unsigned threads = parallelism.threads_for(ParallelPhase::kSweep);
+  auto started = std::chrono::steady_clock::now();
+  auto record = [&] {
+    parallelism.record(ParallelPhase::kSweep, threads, pages.size() * kPageSize,
+                       std::chrono::steady_clock::now() - started);
+  };
+  if (threads == 1 || pages.size() < 2 * pool.threads()) {
     for (Page* page : pages) sweep_page(page);
+    if (threads == 1) record();  // a sweep too small to split says nothing of the pool
     return;
   }
   // Parallel: workers claim pages by an atomic index and record what to do; the results
@@ -96,6 +104,7 @@ void Sweeper::sweep_old_space() {
     page_tails_ += results[i].tail;
     live_bytes_ += results[i].live;
   }
+  record();
 }
 
 void Sweeper::sweep_page(Page* page) {

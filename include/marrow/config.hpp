@@ -72,11 +72,17 @@ struct Config {
   /// Helps workloads that build big structures which outlive several edens (see
   /// docs/tuning.md); objects that die young are unaffected. In [0, 1], else a ConfigError.
   double pretenure_survival = 0.5;
-  /// Threads that collect, the collecting thread included: marking and sweeping of major
-  /// collections run on this many (a pool per runtime, parked between collections). 1 is
-  /// the serial collector; 0 means the cores this process may use, at most 8. Values above
-  /// 64 are a ConfigError. With more than one, trace functions of different objects may
-  /// run at once on different threads (see Tracer).
+  /// Threads that collect, the collecting thread included: minor collections' copying and
+  /// major collections' marking and sweeping run on this many (a pool per runtime, parked
+  /// between collections). 1 is the serial collector. 0 (the default) means a pool of the
+  /// cores this process may use, at most 8, of which each phase uses all or only the
+  /// collecting thread, whichever it measured faster (see docs/tuning.md); an explicit
+  /// count is used in every phase. Values above 64 are a ConfigError. With more than one,
+  /// trace functions of different objects may run at once on different threads (see
+  /// Tracer).
+  ///
+  ///   marrow::Config c;
+  ///   c.gc_threads = 4;  // always copy, mark and sweep on 4 threads
   unsigned gc_threads = 0;
   /// Empty pages kept mapped for reuse after a collection; the rest go back to the OS.
   std::size_t page_reserve = 8;

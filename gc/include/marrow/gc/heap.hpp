@@ -12,6 +12,7 @@
 #include "marrow/gc/events.hpp"
 #include "marrow/gc/finalization.hpp"
 #include "marrow/gc/incremental_marking.hpp"
+#include "marrow/gc/parallelism.hpp"
 #include "marrow/gc/policy.hpp"
 #include "marrow/gc/pretenuring.hpp"
 #include "marrow/gc/remembered_set.hpp"
@@ -236,6 +237,9 @@ class Heap {
   Pretenuring pretenuring_;
   HeapPolicy policy_;
   WorkerPool workers_;  ///< config_.gc_threads - 1 threads (none for the serial collector)
+  /// How many of them each parallel phase uses: all, unless gc_threads was left to the
+  /// collector and the phase measured faster alone.
+  Parallelism parallelism_;
   /// One per worker of a parallel phase, kept between collections: fresh memory for them
   /// in every collection would cost page faults.
   std::vector<WorkStack> work_stacks_;
