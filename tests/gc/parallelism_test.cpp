@@ -90,6 +90,7 @@ TEST_CASE("parallelism: a runtime with gc_threads left to it collects and report
   cfg.gc_threads = 0;  // left to the collector, whatever MARROW_GC_THREADS says
   marrow::Runtime rt(cfg);
   unsigned pool = rt.heap_for_internal_use().config().gc_threads;
+  const std::size_t per_round = mt::scaled(2000, 20);  // stress mode collects at each one
   std::vector<unsigned> seen;
   auto id = rt.on_gc([&](const marrow::GcEvent& e) { seen.push_back(e.gc_threads); });
   marrow::Global<mt::Node> keep;
@@ -98,9 +99,9 @@ TEST_CASE("parallelism: a runtime with gc_threads left to it collects and report
     auto head = rt.make<mt::Node>(0);
     keep = marrow::Global<mt::Node>(rt, head);
     for (int round = 0; round < 12; ++round) {
-      for (int i = 0; i < 2000; ++i) {
+      for (std::size_t i = 0; i < per_round; ++i) {
         marrow::HandleScope inner(rt);
-        auto x = rt.make<mt::Node>(i);
+        auto x = rt.make<mt::Node>(static_cast<std::int64_t>(i));
         x->next = head->next;
         head->next = x;
       }
@@ -110,7 +111,7 @@ TEST_CASE("parallelism: a runtime with gc_threads left to it collects and report
   rt.remove_gc_listener(id);
   std::size_t n = 0;
   for (const mt::Node* x = keep->next.get(); x != nullptr; x = x->next.get()) ++n;
-  CHECK(n == 12 * 2000);
+  CHECK(n == 12 * per_round);
   REQUIRE_FALSE(seen.empty());
   for (unsigned t : seen) CHECK((t == 1 || t == pool));
 }
