@@ -8,8 +8,8 @@
 #include "marrow/gc/parallelism.hpp"
 #include "test_support.hpp"
 
-using marrow::internal::ParallelPhase;
 using marrow::internal::Parallelism;
+using marrow::internal::ParallelPhase;
 using namespace std::chrono_literals;
 
 namespace {
