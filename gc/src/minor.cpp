@@ -154,13 +154,17 @@ class MinorCollector final : public Tracer {
         trace_object(o, *this);
         progress = true;
       }
-      while (!promoted_list_.empty()) {
-        auto* o = static_cast<Object*>(object_of(promoted_list_.back()));
-        promoted_list_.pop_back();
+      // Oldest first, like the to-space scan: breadth first, so the cache misses of
+      // independent chains overlap (popping the newest walked a promoted structure depth
+      // first, one miss at a time).
+      while (promoted_scan_ < promoted_list_.size()) {
+        auto* o = static_cast<Object*>(object_of(promoted_list_[promoted_scan_++]));
         // Promotion copies slots without the barrier: keep invariant R by remembering.
         if (trace_for_young(o)) heap_.remembered_.remember_object(o);
         progress = true;
       }
+      promoted_list_.clear();
+      promoted_scan_ = 0;
       if (!progress) return;
     }
   }
@@ -173,7 +177,8 @@ class MinorCollector final : public Tracer {
   bool marking_;  ///< an incremental cycle runs: promoted objects are reported to it
   unsigned tenure_age_;
   bool found_young_ = false;
-  std::vector<HeaderWord*> promoted_list_;
+  std::vector<HeaderWord*> promoted_list_;  ///< promoted, not yet scanned from promoted_scan_
+  std::size_t promoted_scan_ = 0;
   std::vector<Object*> pending_remember_;
   std::size_t promoted_ = 0;
   std::size_t survived_ = 0;
