@@ -206,14 +206,13 @@ void release_young_slot(std::byte* slot) noexcept {
 }
 
 bool commit_young(std::byte* p, std::size_t n) noexcept {
-  if (mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
-      MAP_FAILED)
-    return false;
-  // Eden and the survivor spaces are filled front to back and reused at every cycle:
-  // transparent huge pages (where the system has them on madvise) make their first use a
-  // few 2 MiB faults instead of thousands of 4 KiB ones. Advice only: failure changes nothing.
+  return mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+         MAP_FAILED;
+}
+
+void prefer_huge_pages(std::byte* p, std::size_t n) noexcept {
+  // Advice only (the system may have transparent huge pages off): failure changes nothing.
   madvise(p, n, MADV_HUGEPAGE);
-  return true;
 }
 
 void decommit_young(std::byte* p, std::size_t n) noexcept {

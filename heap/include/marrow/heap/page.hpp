@@ -118,6 +118,9 @@ void release_young_slot(std::byte* slot) noexcept;
 /// Commits [p, p+n) of a young slot read-write (returns false on failure) / decommits it.
 bool commit_young(std::byte* p, std::size_t n) noexcept;
 void decommit_young(std::byte* p, std::size_t n) noexcept;
+/// Asks for transparent huge pages on [p, p + n): first use of the range is then a few
+/// 2 MiB faults instead of one per 4 KiB page.
+void prefer_huge_pages(std::byte* p, std::size_t n) noexcept;
 /// Gives the pages of [p, p+n) (OS-page aligned, committed) back to the OS; the range stays
 /// usable and reads as zero when touched again.
 void release_young(std::byte* p, std::size_t n) noexcept;
