@@ -116,6 +116,7 @@ class MinorCollector final : public Tracer {
     if (!promote_all_ && age <= tenure_age_ && std::size_t(to_.end - to_.top) >= size) {
       dst = to_.top;
       to_.top += size;
+      if (to_.top > populated_) populate_ahead();
       h = with_age(h, age);
       survived_ += size;
       found_young_ = true;
@@ -139,6 +140,17 @@ class MinorCollector final : public Tracer {
     trace_object(o, *this);
     return found_young_;
   }
+
+  /// To-space pages that were never touched (or were released) are faulted in ahead of the
+  /// copies, kPopulateStep at a time, instead of one trap per page as copies reach them.
+  void populate_ahead() {
+    std::byte* end = std::min(to_.end, std::max(populated_ + kPopulateStep, to_.top));
+    end = to_.start + align_up(std::size_t(end - to_.start), kOsPageSize);
+    populate(populated_, std::size_t(end - populated_));
+    populated_ = std::min(end, to_.end);
+    nursery_.note_to_space_populated(populated_);
+  }
+  static constexpr std::size_t kPopulateStep = std::size_t{64} << 10;
 
   void retrace_remembered(Object* o) {
     // Re-remembered after the drain decides: objects whose referents get promoted drop out.
@@ -173,6 +185,7 @@ class MinorCollector final : public Tracer {
   Nursery& nursery_;
   BumpRegion& to_;
   std::byte* scan_ = to_.start;
+  std::byte* populated_ = nursery_.to_space_populated();
   bool promote_all_;
   bool marking_;  ///< an incremental cycle runs: promoted objects are reported to it
   unsigned tenure_age_;
@@ -199,6 +212,7 @@ struct SharedScavenge {
         nursery(h.nursery_),
         to(h.nursery_.to_space()),
         to_top(to.start),
+        to_populated(h.nursery_.to_space_populated()),
         work(workers),
         promote_all(promote_all_objects),
         marking(h.marking_.active()),
@@ -208,6 +222,7 @@ struct SharedScavenge {
   const Nursery& nursery;
   const BumpRegion& to;  ///< start and end only: `to_top` is the frontier
   std::atomic<std::byte*> to_top;
+  std::byte* const to_populated;  ///< to-space known in memory when the collection began
   std::mutex old_mutex;
   WorkSharing work;
   const bool promote_all;
@@ -348,6 +363,15 @@ class alignas(64) ParallelScavenger final : public Tracer {  // no false sharing
       } while (!s_.to_top.compare_exchange_weak(top, top + chunk, std::memory_order_relaxed));
       retire_to_lab();
       to_lab_ = {top, top, top + chunk};
+      // Fault a chunk beyond what earlier collections touched in at once (see
+      // MinorCollector::populate_ahead); the frontier is recorded after the workers.
+      if (top + chunk > s_.to_populated) {
+        std::byte* from = std::max(top, s_.to_populated);
+        std::byte* end =
+            s_.to.start + align_up(std::size_t(top + chunk - s_.to.start), kOsPageSize);
+        from = s_.to.start + align_down(std::size_t(from - s_.to.start), kOsPageSize);
+        populate(from, std::size_t(std::min(end, s_.to.end) - from));
+      }
     }
     std::byte* p = to_lab_.top;
     to_lab_.top += size;
@@ -425,6 +449,10 @@ void scavenge_parallel(Heap& heap, bool promote_all, std::size_t& promoted, std:
     survived += w.survived_;
   }
   heap.nursery_.to_space().top = shared.to_top.load(std::memory_order_relaxed);
+  heap.nursery_.note_to_space_populated(
+      heap.nursery_.to_space().start +
+      align_up(std::size_t(heap.nursery_.to_space().top - heap.nursery_.to_space().start),
+               kOsPageSize));
 }
 
 }  // namespace

@@ -73,6 +73,7 @@ void Nursery::trim_survivors(ReleaseSurvivors what) noexcept {
   } else {
     MARROW_DCHECK(used == 0, "survivor spaces are released only when both are empty");
     from_touched = 0;
+    survivor_populated_[from_] = 0;
     release_young(from_space().start, from_space().capacity());
   }
   std::size_t& to_touched = survivor_touched_[1 - from_];
@@ -80,6 +81,8 @@ void Nursery::trim_survivors(ReleaseSurvivors what) noexcept {
     release_young(to_space().start + keep, to_touched - keep);
     to_touched = keep;
   }
+  std::size_t& to_populated = survivor_populated_[1 - from_];
+  to_populated = std::min(to_populated, keep);
 }
 
 // ---- Old space -----------------------------------------------------------------------

@@ -176,6 +176,33 @@ TEST_CASE("nursery: flip swaps from-space and to-space") {
   });
 }
 
+TEST_CASE("nursery: each survivor space keeps its populated frontier until it is released") {
+  run_in_child([](Failures& f) {
+    Nursery n;
+    const bool n_ok = n.init(64 << 10, 64 << 10) == Nursery::InitResult::kOk;
+    NURSERY_EXPECT(f, n_ok);
+    if (!n_ok) return;
+    NURSERY_EXPECT(f, n.to_space_populated() == n.to_space().start);  // nothing yet
+    std::byte* first = n.to_space().start;
+    n.note_to_space_populated(first + 8 * 4096);  // a collection populated 8 pages
+    n.note_to_space_populated(first + 4 * 4096);  // a frontier never moves back
+    NURSERY_EXPECT(f, n.to_space_populated() == first + 8 * 4096);
+    n.to_space().top = first + 3 * 4096;  // it copied 3 pages' worth
+    n.flip();
+    NURSERY_EXPECT(f, n.to_space_populated() == n.to_space().start);  // the other space
+    n.from_space().top = n.from_space().start;                        // the survivors died
+    n.flip();
+    NURSERY_EXPECT(f, n.to_space_populated() == first + 8 * 4096);  // back: still populated
+    // Releasing to-space beyond what the next collection needs lowers its frontier; the
+    // populated pages read as zero again once released.
+    n.from_space().top = n.from_space().start;
+    n.trim_survivors(Nursery::ReleaseSurvivors::kAll);
+    NURSERY_EXPECT(f, n.to_space_populated() == n.to_space().start);
+    n.flip();
+    NURSERY_EXPECT(f, n.to_space_populated() == n.to_space().start);
+  });
+}
+
 TEST_CASE("nursery: destruction frees the slot; the next nursery there starts zeroed") {
   run_in_child([](Failures& f) {
     std::byte* first_base = nullptr;

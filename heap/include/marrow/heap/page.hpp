@@ -121,6 +121,10 @@ void decommit_young(std::byte* p, std::size_t n) noexcept;
 /// Asks for transparent huge pages on [p, p + n): first use of the range is then a few
 /// 2 MiB faults instead of one per 4 KiB page.
 void prefer_huge_pages(std::byte* p, std::size_t n) noexcept;
+/// Faults [p, p + n) in now, in one system call instead of a trap per 4 KiB page (about
+/// 0.9 against 10 us a page on the 2-core VM here). Advice only: on a kernel without
+/// MADV_POPULATE_WRITE (before 5.14) the pages fault in lazily as before.
+void populate(void* p, std::size_t n) noexcept;
 /// Gives the pages of [p, p+n) (OS-page aligned, committed) back to the OS; the range stays
 /// usable and reads as zero when touched again.
 void release_young(std::byte* p, std::size_t n) noexcept;

@@ -58,7 +58,18 @@ class Nursery {
   BumpRegion& from_space() { return survivors_[from_]; }
   BumpRegion& to_space() { return survivors_[1 - from_]; }
   const BumpRegion& from_space() const { return survivors_[from_]; }
+  const BumpRegion& to_space() const { return survivors_[1 - from_]; }
   void flip() { from_ = 1 - from_; }
+  /// To-space from its start up to here is known to be in memory (a collection populated
+  /// it, and it was not released since); copying beyond it should populate first.
+  std::byte* to_space_populated() const {
+    return to_space().start + survivor_populated_[1 - from_];
+  }
+  /// A collection populated to-space up to `end`.
+  void note_to_space_populated(const std::byte* end) {
+    std::size_t& p = survivor_populated_[1 - from_];
+    p = std::max(p, std::size_t(end - to_space().start));
+  }
   bool contains(const void* p) const {
     return static_cast<std::size_t>(static_cast<const std::byte*>(p) - base_) < span_;
   }
@@ -101,7 +112,8 @@ class Nursery {
   /// Per semispace, the bytes from its start that may hold pages (touched since the last
   /// release): what it costs in memory, whatever it holds now.
   std::size_t survivor_touched_[2] = {};
-  std::size_t eden_touched_ = 0;  ///< the same for eden
+  std::size_t eden_touched_ = 0;            ///< the same for eden
+  std::size_t survivor_populated_[2] = {};  ///< per semispace, see to_space_populated()
   int from_ = 0;
 };
 
