@@ -56,6 +56,9 @@ std::size_t Marker::drain_some(std::size_t budget, std::chrono::steady_clock::ti
       scanned += scan_object(p);
     } else if (!ranges_.empty()) {
       scanned += scan_piece();
+    } else if (!waiting_.empty()) {
+      flush_waiting();
+      continue;
     } else {
       break;
     }
@@ -65,6 +68,10 @@ std::size_t Marker::drain_some(std::size_t budget, std::chrono::steady_clock::ti
       if (std::chrono::steady_clock::now() >= deadline) break;
     }
   }
+  // What is marked but unscanned is on the stack, never in the prefetch queue, when a
+  // step ends: the mutator may run before the next one, and the barrier and the marking
+  // invariant know only the stack.
+  flush_waiting();
   return scanned;
 }
 
@@ -165,7 +172,12 @@ class alignas(64) ParallelMarker final : public Tracer {  // no false sharing
 
   void work() {
     do {
-      while (!stack_.empty()) {
+      for (;;) {
+        if (stack_.empty()) {
+          if (waiting_.empty()) break;
+          flush_waiting();
+          continue;
+        }
         Object* p = stack_.pop();
         HeaderWord h = std::atomic_ref<HeaderWord>(*header_of(p)).load(std::memory_order_relaxed);
         trace_object(p, header_type(h), *this);
@@ -175,9 +187,14 @@ class alignas(64) ParallelMarker final : public Tracer {  // no false sharing
     } while (shared_.work.refill(stack_));
   }
 
+  /// Marks what waits in the prefetch queue (the root scan leaves some there).
+  void flush_waiting() {
+    while (!waiting_.empty()) mark(waiting_.pop());
+  }
+
  protected:
   Object* visit_reference(Object* p, void*, const char*) override {
-    mark(p);
+    if (Object* q = waiting_.push(p)) mark(q);
     return p;
   }
 
@@ -193,6 +210,7 @@ class alignas(64) ParallelMarker final : public Tracer {  // no false sharing
   SharedMarking& shared_;
   WorkStack& stack_;
   std::size_t limit_;
+  PrefetchQueue waiting_;
   Page* live_page_ = nullptr;
   std::size_t live_pending_ = 0;
 };
@@ -206,6 +224,7 @@ std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_li
   for (unsigned w = 0; w < pool.threads(); ++w)
     markers.emplace_back(shared, heap.work_stacks_[w], stack_limit / pool.threads());
   mark_roots(heap, markers[0]);  // root sources stay on the collecting thread
+  markers[0].flush_waiting();
   markers[0].flush_live();
   heap.enter_phase(GcPhase::kMark);
   pool.run([&](unsigned worker) {

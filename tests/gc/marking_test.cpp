@@ -1,8 +1,9 @@
 // Tests gc/src/marking.cpp: mark-stack overflow and the rescan that completes marking;
-// immortal objects as roots of a major collection.
+// immortal objects as roots of a major collection; the markers' prefetch queue.
 #include <string>
 #include <vector>
 
+#include "marrow/gc/marking.hpp"
 #include "test_support.hpp"
 
 using marrow::GcKind;
@@ -88,4 +89,22 @@ TEST_CASE("immortal objects are kept, never move, and their references are roots
   rt.collect(GcKind::kMajor);
   CHECK(imm->next.get() == nullptr);
   MT_CHECK_SOUND(rt);
+}
+
+TEST_CASE("the prefetch queue hands references back oldest first, once each") {
+  using marrow::internal::PrefetchQueue;
+  constexpr unsigned n = PrefetchQueue::kDistance;
+  // Addresses with a header word before them: push prefetches the header.
+  std::vector<marrow::internal::HeaderWord> words(2 * n + 2);
+  auto ref = [&](unsigned i) { return reinterpret_cast<marrow::Object*>(&words[i + 1]); };
+  PrefetchQueue q;
+  CHECK(q.empty());
+  for (unsigned i = 0; i < n; ++i) CHECK(q.push(ref(i)) == nullptr);  // filling
+  CHECK_FALSE(q.empty());
+  for (unsigned i = n; i < 2 * n; ++i) CHECK(q.push(ref(i)) == ref(i - n));  // oldest makes way
+  for (unsigned i = n; i < 2 * n; ++i) CHECK(q.pop() == ref(i));
+  CHECK(q.empty());
+  q.push(ref(0));
+  q.clear();
+  CHECK(q.empty());
 }

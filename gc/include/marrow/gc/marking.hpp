@@ -15,6 +15,43 @@ namespace marrow::internal {
 
 class Heap;
 
+/// References a marker visits wait here, their headers prefetched, before they are
+/// marked: the header's cache miss (most of marking's time on a heap larger than the
+/// cache) overlaps with the work on the references in between. A FIFO of kDistance.
+/// Sixteen made the mark phase of bench_full_gc_scaling 256 1.6x faster than none (8:
+/// 1.5x, 64: no faster than 16 within the noise).
+class PrefetchQueue {
+ public:
+  static constexpr unsigned kDistance = 16;
+  /// Queues `p` (prefetching its header); returns the oldest reference, which makes way,
+  /// or null while the queue fills.
+  Object* push(Object* p) {
+    __builtin_prefetch(header_of(p), 1, 3);
+    if (count_ < kDistance) {
+      refs_[(oldest_ + count_++) % kDistance] = p;
+      return nullptr;
+    }
+    Object* q = refs_[oldest_];
+    refs_[oldest_] = p;
+    oldest_ = (oldest_ + 1) % kDistance;
+    return q;
+  }
+  /// The oldest reference (the queue must not be empty).
+  Object* pop() {
+    Object* q = refs_[oldest_];
+    oldest_ = (oldest_ + 1) % kDistance;
+    --count_;
+    return q;
+  }
+  bool empty() const { return count_ == 0; }
+  void clear() { oldest_ = count_ = 0; }
+
+ private:
+  Object* refs_[kDistance] = {};
+  unsigned oldest_ = 0;
+  unsigned count_ = 0;
+};
+
 /// Invariant: an object is marked before it is pushed, so each object is pushed at most
 /// once; when the stack is full the object stays marked but unscanned, and `overflowed`
 /// makes mark_all rescan the heap for such objects.
@@ -55,13 +92,21 @@ class Marker final : public Tracer {
   /// Stops early, too, once the clock passes `deadline` (looked at every few objects).
   std::size_t drain_some(std::size_t budget, std::chrono::steady_clock::time_point deadline =
                                                  std::chrono::steady_clock::time_point::max());
-  /// Nothing left to scan: no object on the stack, no piece of an array.
-  bool stack_empty() const { return stack_.empty() && ranges_.empty(); }
+  /// Nothing left to scan: no object on the stack or waiting to be marked, no piece of
+  /// an array.
+  bool stack_empty() const { return stack_.empty() && ranges_.empty() && waiting_.empty(); }
   /// Drops the stack, the arrays' pieces and the overflow flag (a cycle abandoned).
   void reset() {
     stack_.clear();
     ranges_.clear();
+    waiting_.clear();
     overflowed_ = false;
+  }
+  /// Marks the references still waiting in the prefetch queue (pushing what has
+  /// references). drain_some does so before it returns; anyone else tracing through this
+  /// marker without draining (mark_roots) leaves them for the next drain_some.
+  void flush_waiting() {
+    while (!waiting_.empty()) mark(waiting_.pop());
   }
 
   /// Slots per piece of a split array (Tracer::visit_range): 16 KiB of 8-byte slots.
@@ -69,7 +114,9 @@ class Marker final : public Tracer {
 
  protected:
   Object* visit_reference(Object* p, void*, const char*) override {
-    mark(p);
+    if (is_young_address(p)) [[unlikely]]
+      return p;
+    if (Object* q = waiting_.push(p)) mark(q);
     return p;
   }
   /// Keeps a long run of slots inside the object being scanned, to be visited a piece at
@@ -102,6 +149,7 @@ class Marker final : public Tracer {
   bool overflowed_ = false;
   std::vector<Object*> stack_;
   std::vector<Range> ranges_;
+  PrefetchQueue waiting_;
   std::byte* scanning_begin_ = nullptr;  ///< the object scan_object traces, [begin, end)
   std::byte* scanning_end_ = nullptr;
 };
