@@ -96,6 +96,7 @@ void Heap::reduce_memory() {
   constexpr double kCompactAbove = 0.2;
   if (policy_.fragmentation(old_.free_list_bytes(), old_.allocated_bytes()) > kCompactAbove)
     collect(GcKind::kCompact, GcReason::kRequested);
+  policy_.forget_peak();
   provider_.trim(0);
   nursery_.trim_survivors(Nursery::ReleaseSurvivors::kAll);
   resize_eden(config_.min_nursery_bytes);

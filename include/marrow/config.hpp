@@ -46,8 +46,9 @@ struct Config {
   /// limit. A non-zero value below 1 MiB is a ConfigError.
   std::size_t heap_limit_bytes = 0;
   /// The next major collection starts when the old generation reaches
-  /// growth_factor x its live size after the last major collection. Clamped to
-  /// [1.1, 100]; NaN or infinity is a ConfigError.
+  /// growth_factor x its live size after the last major collection, up to the highest
+  /// trigger so far; a trigger above it (a new peak) grows by half as much (1.5 x live
+  /// at 2). Clamped to [1.1, 100]; NaN or infinity is a ConfigError.
   double growth_factor = 2.0;
   /// Old-generation sizing from measured cost (docs/tuning.md): after each major
   /// collection the next trigger is live + heap_tuning x sqrt(live x R x g / s), where g

@@ -107,16 +107,18 @@ TEST_CASE("heap sizing: heap_tuning 0, or no measurement yet, is the growth-fact
   HeapPolicy policy(cfg);
   policy.record_major_cost(cost(100 * kMiB, 1s, 100 * kMiB, 100ms));
   CHECK(policy.headroom(64 * kMiB) == 0);
-  policy.after_major(64 * kMiB, 0);
-  CHECK(policy.next_major_trigger() == 128 * kMiB);
+  policy.after_major(64 * kMiB, 0);  // a new peak: half growth_factor's growth
+  CHECK(policy.next_major_trigger() == 96 * kMiB);
   policy.after_major(4 * kMiB, 0);
   CHECK(policy.next_major_trigger() == 20 * kMiB);
+  policy.after_major(48 * kMiB, 0);  // below the peak: growth_factor x live
+  CHECK(policy.next_major_trigger() == 96 * kMiB);
 
   marrow::Config measured_nothing;
   measured_nothing.heap_tuning = kRuleOn;
   HeapPolicy fresh(measured_nothing);  // the rule on, but no collection measured yet
   fresh.after_major(64 * kMiB, 0);
-  CHECK(fresh.next_major_trigger() == 128 * kMiB);
+  CHECK(fresh.next_major_trigger() == 96 * kMiB);
   // Readings over too short an interval are ignored rather than trusted.
   fresh.record_major_cost(cost(100 * kMiB, 10us, 100 * kMiB, 10us));
   CHECK(fresh.old_allocation_rate() == 0);

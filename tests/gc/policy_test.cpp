@@ -58,12 +58,23 @@ TEST_CASE("policy: after a major, the trigger grows with what it kept, capped by
   policy.after_major(4 * kMiB, 0);  // small heap: the floor, live + initial trigger
   CHECK(policy.next_major_trigger() == 20 * kMiB);
   CHECK(policy.live_after_major() == 4 * kMiB);
-  policy.after_major(64 * kMiB, 0);  // large heap: growth_factor x live
-  CHECK(policy.next_major_trigger() == 128 * kMiB);
+  policy.after_major(64 * kMiB, 0);  // large heap, a new peak: half the growth
+  CHECK(policy.next_major_trigger() == 96 * kMiB);
   CHECK(policy.live_after_major() == 64 * kMiB);
+  policy.after_major(40 * kMiB, 0);  // below the peak: growth_factor x live
+  CHECK(policy.next_major_trigger() == 80 * kMiB);
+  policy.after_major(56 * kMiB, 0);  // growth_factor x live up to the peak, 96 MiB
+  CHECK(policy.next_major_trigger() == 96 * kMiB);
+  policy.after_major(8 * kMiB, 0);  // memory given back: the peak is forgotten
+  policy.forget_peak();
+  CHECK(policy.next_major_trigger() == 24 * kMiB);
+  policy.after_major(40 * kMiB, 0);
+  CHECK(policy.next_major_trigger() == 60 * kMiB);
   cfg.growth_factor = 3.0;
-  policy.after_major(64 * kMiB, 0);
-  CHECK(policy.next_major_trigger() == 192 * kMiB);
+  policy.after_major(64 * kMiB, 0);  // a new peak at growth factor 3: 2 x live
+  CHECK(policy.next_major_trigger() == 128 * kMiB);
+  policy.after_major(32 * kMiB, 0);
+  CHECK(policy.next_major_trigger() == 96 * kMiB);
 
   cfg.heap_limit_bytes = 100 * kMiB;
   policy.after_major(64 * kMiB, 4 * kMiB);  // capped at the room the limit leaves
@@ -273,9 +284,9 @@ TEST_CASE("policy: idle time's estimates (copy time, remark time, a major due so
   policy.remark_ended(2ms);  // smoothed 3.5 ms, last 2 ms
   CHECK(policy.remark_time() == 3500us);
   // A major is due soon three quarters of the way from the live bytes to the trigger.
-  policy.after_major(64 * kMiB, 0);  // trigger 128 MiB
-  CHECK_FALSE(policy.major_due_soon(112 * kMiB - 1));
-  CHECK(policy.major_due_soon(112 * kMiB));
+  policy.after_major(64 * kMiB, 0);  // trigger 96 MiB (a new peak)
+  CHECK_FALSE(policy.major_due_soon(88 * kMiB - 1));
+  CHECK(policy.major_due_soon(88 * kMiB));
   CHECK(policy.major_time() == 0ns);  // no marking speed measured yet
   marrow::internal::MajorCost cost;
   cost.marked = 64 * kMiB;

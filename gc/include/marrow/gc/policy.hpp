@@ -59,8 +59,12 @@ class HeapPolicy {
   /// After a major collection that kept `live` bytes in old and large space: the next
   /// trigger, capped by the limit's room. With heap_tuning > 0 and costs measured
   /// (record_major_cost), live + the square-root headroom (docs/tuning.md); otherwise
-  /// growth_factor x live, at least live + initial_old_trigger_bytes.
+  /// growth_factor x live, at least live + initial_old_trigger_bytes, as far as the
+  /// highest trigger so far, and beyond it (a new peak) half the growth: 1.5 x live at 2.
   void after_major(std::size_t live, std::size_t nursery_committed);
+  /// After a collection that gave memory back (a quiet phase's, reduce_memory): the heap
+  /// grows from its size now as if that were its peak.
+  void forget_peak() { trigger_high_water_ = next_major_trigger_; }
   /// Folds one major collection's measurements into the smoothed rates.
   void record_major_cost(const MajorCost& cost);
   /// The square-root rule's headroom for `live` bytes at the smoothed rates (0 while unmeasured).
@@ -175,6 +179,8 @@ class HeapPolicy {
  private:
   const Config& config_;
   std::size_t next_major_trigger_ = 0;
+  /// The highest trigger since the start or the last collection that gave memory back.
+  std::size_t trigger_high_water_ = 0;
   std::size_t live_after_major_ = 0;
   std::size_t free_after_last_sweep_ = 0;  ///< old-space free-list bytes after the last major
   std::size_t free_page_tails_ = 0;        ///< of those, bytes at the ends of pages (not holes)
