@@ -83,7 +83,7 @@ void Heap::collect(GcKind kind, GcReason reason) {
   // While a pretenuring window is open eden is empty, and the probe that ends it uses only
   // its first quarter: the rest need not stay resident (it is touched again only when a
   // phase without windows comes).
-  if (config_.heap_tuning > 0 && pretenuring_.active()) nursery_.release_eden_beyond(probe_bytes());
+  if (pretenuring_.active()) nursery_.release_eden_beyond(probe_bytes());
   limit_eden_for_pause();
   run_finalizers();
 }
