@@ -130,6 +130,14 @@ Config Config::from_env(Config c) {
 
 namespace marrow::internal {
 
+namespace {
+/// survivor_bytes 0: each survivor space is eden's size over this. An eighth rather than a
+/// quarter: GCBench's peak RSS 32.6 -> 30.4 MiB, binary-trees 21 255 -> 231 MiB, at the
+/// same wall (+1%); churn 61.0 -> 59.8 MiB at +2.5% (medians of 2-3 alternating runs).
+constexpr std::size_t kSurvivorShare = 8;
+
+}  // namespace
+
 Config normalised(Config c) {
   auto fraction = [](double v, const char* name) {
     if (!(v >= 0.0 && v <= 1.0))
@@ -181,7 +189,8 @@ Config normalised(Config c) {
           c.heap_limit_bytes, kMinHeapLimitBytes));
     // Leave at least half of the limit to the old generation.
     auto young = [&] {
-      return c.nursery_bytes + 2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / 4);
+      return c.nursery_bytes +
+             2 * (c.survivor_bytes ? c.survivor_bytes : c.nursery_bytes / kSurvivorShare);
     };
     while (young() > c.heap_limit_bytes / 2 && c.nursery_bytes > kMinNurseryBytes) {
       c.nursery_bytes = std::max(c.nursery_bytes / 2, kMinNurseryBytes);
@@ -190,7 +199,7 @@ Config normalised(Config c) {
   }
   // After the heap limit's halving: eden never shrinks below its floor nor grows past it.
   c.min_nursery_bytes = std::clamp(c.min_nursery_bytes, kMinNurseryBytes, c.nursery_bytes);
-  if (c.survivor_bytes == 0) c.survivor_bytes = c.nursery_bytes / 4;
+  if (c.survivor_bytes == 0) c.survivor_bytes = c.nursery_bytes / kSurvivorShare;
   c.survivor_bytes = std::max<std::size_t>(c.survivor_bytes, 4096);
   // Large objects must fit neither eden's slow path badly nor an old page: at most a
   // quarter of eden and of a page's object area.

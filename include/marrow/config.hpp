@@ -32,7 +32,7 @@ struct Config {
   /// back to the OS. Setting it to nursery_bytes keeps eden fixed. Raised to 64 KiB,
   /// lowered to nursery_bytes; above 512 MiB is a ConfigError.
   std::size_t min_nursery_bytes = std::size_t{1} << 20;
-  /// Each of the two survivor semispaces; 0 means nursery_bytes / 4. Raised to 4 KiB;
+  /// Each of the two survivor semispaces; 0 means nursery_bytes / 8. Raised to 4 KiB;
   /// eden plus two survivor spaces beyond 1 GiB (the nursery's slot) is a ConfigError.
   std::size_t survivor_bytes = 0;
   /// Objects that survived more than this many minor collections are promoted. At most 14
