@@ -97,7 +97,7 @@ void HeapPolicy::after_major(std::size_t live, std::size_t nursery_committed) {
     // Peak memory is what a heap that grows costs: a trigger at or below the highest one
     // so far costs none (the heap was that large before), one above it raises the peak.
     // So growth_factor applies up to that high water, and beyond it half the growth:
-    // binary-trees 21 peaks at 255 instead of 420 MiB (its stretch tree sets the peak) at
+    // binary-trees 21 peaks at about 260 instead of 420 MiB (its stretch tree sets the peak) at
     // the same number of major collections in its steady phase.
     double f = config_.growth_factor;
     std::size_t floor = live + config_.initial_old_trigger_bytes;
