@@ -185,8 +185,8 @@ void HeapPolicy::major_ended(GcReason reason, Clock::time_point end,
   paused_since_major_ = std::chrono::nanoseconds(0);
   quiet_since_ = end;
   quiet_base_ = old_after;
-  if (reason == GcReason::kShrink) forget_peak();
   if (reason == GcReason::kShrink) {
+    forget_peak();
     // Freed little: what is there is live, so look again later (doubling the wait).
     bool freed_little = old_before - std::min(old_before, old_after) < old_before / 4;
     quiet_delay_ = freed_little ? std::min(2 * quiet_delay_, kMaxQuietDelay) : kQuietDelay;
