@@ -3,6 +3,7 @@
 // with 0xDB in debug builds so stale pointers fail fast.
 #include "marrow/gc/sweeping.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <utility>
@@ -138,6 +139,11 @@ std::size_t LazySweeping::start(Heap& heap) {
     // Free bytes to come, as the eager sweep would leave them: an empty page is released.
     if (page->live_bytes != 0 || page->pinned_count != 0) unswept_free_ += free_on(page);
   }
+  // The most free space at the back, where every sweep takes from: the allocator's
+  // sweeps reach the pages with holes first, and pages marking found full (a long-lived
+  // structure's) are left to sweep steps, which only clear their mark bits.
+  std::stable_sort(unswept_.begin(), unswept_.end(),
+                   [](Page* a, Page* b) { return free_on(a) < free_on(b); });
   return live;
 }
 
@@ -174,12 +180,18 @@ std::size_t LazySweeping::sweep_one(Heap& heap, bool may_release) {
 }
 
 bool LazySweeping::sweep_for_size(Heap& heap, std::size_t size) {
-  bool swept = false;
-  while (!unswept_.empty()) {
-    swept = true;
+  // A page's free bytes bound its largest hole, and the pages are in order of free bytes:
+  // once the next page has less than `size` free, none has a hole to fit. The allocator
+  // then takes a fresh page rather than sweeping full pages in its caller's time (a
+  // mutator's allocation or a minor collection's promotion), and a few pages at most
+  // are swept per call whatever their holes' sizes.
+  constexpr std::size_t kMaxPagesPerCall = 8;
+  std::size_t swept = 0;
+  while (!unswept_.empty() && swept < kMaxPagesPerCall && free_on(unswept_.back()) >= size) {
+    ++swept;
     if (sweep_one(heap, false) >= size) break;
   }
-  return swept;
+  return swept != 0;
 }
 
 std::size_t LazySweeping::sweep_some(Heap& heap, std::size_t max_pages,

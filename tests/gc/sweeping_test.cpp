@@ -1,8 +1,14 @@
 // Tests gc/src/sweeping.cpp: dead old objects become free memory (old_bytes and live_bytes
-// fall) and dead large objects are freed whole; live large objects never move.
+// fall) and dead large objects are freed whole; live large objects never move; the
+// allocator's share of a lazy sweep takes the pages with the most free space first and
+// a few pages per call at most.
+#include <algorithm>
+#include <vector>
+
 #include "test_support.hpp"
 
 using marrow::GcKind;
+using marrow::GcReason;
 using mt::Node;
 using Space = marrow::Space;
 
@@ -62,5 +68,93 @@ TEST_CASE("large objects are freed by a major collection and never move") {
   CHECK(kept.get() == address);
   CHECK(kept->id == 1);
   CHECK(kept->next->id == 2);
+  MT_CHECK_SOUND(rt);
+}
+
+namespace {
+namespace mi = marrow::internal;
+
+std::size_t free_on(mi::Page* page) {
+  std::size_t area = std::size_t(page->top - page->area_start());
+  return area - std::min(area, page->live_bytes);
+}
+
+std::vector<mi::Page*> unswept_pages(mi::Heap& heap) {
+  std::vector<mi::Page*> pages;
+  for (mi::Page* p : heap.old_.pages())
+    if (p->unswept) pages.push_back(p);
+  return pages;
+}
+}  // namespace
+
+TEST_CASE("lazy sweeping: the allocator sweeps the freest pages first, a few per call") {
+  marrow::Config base;
+  base.incremental_marking = true;
+  base.verify_heap = true;
+  marrow::Runtime rt(mt::config(base));
+  mi::Heap& heap = rt.heap_for_internal_use();
+  if (rt.config().heap_limit_bytes != 0) return;  // (a heap limit sweeps eagerly)
+  // A live list and a dead one, each several pages of old space, promoted in turn so
+  // that the dead one's pages hold nothing live.
+  const std::size_t n = mt::scaled(60000, 3000);
+  auto build = [&](std::int64_t first) {
+    marrow::HandleScope scope(rt);
+    auto head = rt.make<Node>(first);
+    for (std::size_t i = 0; i < n; ++i) {
+      marrow::HandleScope inner(rt);
+      auto x = rt.make<Node>(first + 1 + static_cast<std::int64_t>(i));
+      x->next = head->next;
+      head->next = x;
+    }
+    return marrow::Global<Node>(rt, head);
+  };
+  marrow::Global<Node> live = build(0);
+  rt.collect(GcKind::kMajor);
+  marrow::Global<Node> dead = build(1000000);
+  rt.collect(GcKind::kMajor);
+  dead.reset();
+  // One incremental cycle, whose remark leaves the old pages unswept.
+  heap.collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
+  REQUIRE(heap.marking_.active());
+  for (int i = 0; i < 1000000 && !heap.marking_.done(); ++i)
+    heap.collect(GcKind::kMarkStep, GcReason::kAllocation);
+  heap.collect(GcKind::kMajor, GcReason::kHeapGrowth);
+  REQUIRE_FALSE(heap.marking_.active());
+  REQUIRE(heap.lazy_sweep_.pending());
+  std::vector<mi::Page*> before = unswept_pages(heap);
+  REQUIRE(before.size() == heap.lazy_sweep_.pages_left());
+  bool some_empty =
+      std::any_of(before.begin(), before.end(), [](mi::Page* p) { return p->live_bytes == 0; });
+  if (!mt::stress()) REQUIRE(some_empty);  // the dead list's pages
+
+  // No page has a page's worth of free space: nothing is swept for it.
+  CHECK_FALSE(heap.lazy_sweep_.sweep_for_size(heap, mi::kPageSize));
+  CHECK(heap.lazy_sweep_.pages_left() == before.size());
+
+  // Each call sweeps between one and eight pages, none with less free space than a page
+  // left unswept.
+  for (int call = 0; call < 4 && heap.lazy_sweep_.pending(); ++call) {
+    CAPTURE(call);
+    std::vector<mi::Page*> pending = unswept_pages(heap);
+    std::size_t most_free = 0;
+    for (mi::Page* p : pending) most_free = std::max(most_free, free_on(p));
+    if (most_free < 64) break;
+    CHECK(heap.lazy_sweep_.sweep_for_size(heap, 64));
+    std::vector<mi::Page*> after = unswept_pages(heap);
+    std::size_t swept = pending.size() - after.size();
+    CHECK(swept >= 1);
+    CHECK(swept <= 8);
+    std::size_t least_swept = ~std::size_t{0};
+    for (mi::Page* p : pending)
+      if (!p->unswept) least_swept = std::min(least_swept, free_on(p));
+    for (mi::Page* p : after) CHECK(free_on(p) <= least_swept);
+    if (call == 0 && some_empty) CHECK(least_swept == most_free);  // an empty page first
+  }
+  // The list is whole whatever was swept, and the heap sound once the sweep is done.
+  std::size_t count = 0;
+  for (Node* x = live->next.get(); x != nullptr; x = x->next.get()) ++count;
+  CHECK(count == n);
+  heap.finish_sweeping();
+  CHECK_FALSE(heap.lazy_sweep_.pending());
   MT_CHECK_SOUND(rt);
 }
