@@ -71,6 +71,12 @@ double smooth(double average, double reading) {
 }
 }  // namespace
 
+std::size_t HeapPolicy::marking_runway() const {
+  // Below a rate of 2 the formula would ask for more than the room: half-way decides.
+  double rate = std::max(config_.marking_rate, 2.0);
+  return std::size_t(1.5 * double(live_after_major_) / (rate - 1)) + kMinHeadroom;
+}
+
 void HeapPolicy::record_major_cost(const MajorCost& c) {
   if (c.mutator_time >= kMinInterval)
     old_rate_ = smooth(old_rate_, double(c.old_growth) / seconds(c.mutator_time));

@@ -87,16 +87,17 @@ struct Config {
   unsigned gc_threads = 0;
   /// Empty pages kept mapped for reuse after a collection; the rest go back to the OS.
   std::size_t page_reserve = 8;
-  /// Mark the old generation incrementally: a cycle starts when the old generation has
-  /// grown half-way to its next major trigger, marks in short steps between allocations
-  /// (GcKind::kMarkStep events) and ends in a major collection whose pause only catches
+  /// Mark the old generation incrementally: a cycle starts when the old generation is
+  /// close enough to its next major trigger for marking at marking_rate to finish before
+  /// it (at the earliest half-way from the last live size), marks in short steps between
+  /// allocations (GcKind::kMarkStep events) and ends in a major collection whose pause only catches
   /// up (the remark). Off: every major collection marks the whole heap in its pause.
   bool incremental_marking = false;
   /// Bytes of objects a marking step scans per byte allocated since the previous step
   /// (incremental marking's pace), at least: a step scans more when this pace would not
   /// finish the cycle before the old generation's trigger. Larger finishes cycles sooner
   /// with longer steps. In (0, 1000], else a ConfigError.
-  double marking_rate = 4.0;
+  double marking_rate = 8.0;
   /// The pause goal, in milliseconds: a marking step stops after half of it, whatever its
   /// byte budget (a cycle that falls behind catches up in more steps or in its remark);
   /// with incremental_marking, eden is kept to what a minor collection copies in it.

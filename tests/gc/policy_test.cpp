@@ -83,6 +83,34 @@ TEST_CASE("policy: after a major, the trigger grows with what it kept, capped by
   CHECK(policy.next_major_trigger() == 98 * kMiB + kPageSize);
 }
 
+TEST_CASE("policy: incremental marking starts a marking runway short of the trigger") {
+  marrow::Config cfg;
+  cfg.initial_old_trigger_bytes = 16 * kMiB;
+  cfg.growth_factor = 2.0;
+  cfg.incremental_marking = true;
+  cfg.marking_rate = 8;
+  HeapPolicy policy(cfg);
+  policy.after_major(64 * kMiB, 0);  // sets the peak at 96 MiB
+  policy.after_major(40 * kMiB, 0);  // trigger 80 MiB: 40 MiB of room
+  REQUIRE(policy.next_major_trigger() == 80 * kMiB);
+  // At rate 8 a cycle marks the 40 live MiB and what is allocated meanwhile, 40/7 MiB of
+  // allocation; with half again to spare and 4 MiB, about 12.6 MiB before the trigger.
+  std::size_t runway = policy.marking_runway();
+  CHECK(runway > 12 * kMiB);
+  CHECK(runway < 13 * kMiB);
+  CHECK_FALSE(policy.marking_should_start(80 * kMiB - runway - 1));
+  CHECK(policy.marking_should_start(80 * kMiB - runway));
+  CHECK_FALSE(policy.marking_should_start(60 * kMiB));  // not half-way any more
+  // A slower pace needs more runway than half the room: the start stays half-way.
+  cfg.marking_rate = 4;  // 1.5 x 40 / 3 + 4 = 24 MiB
+  CHECK(policy.marking_runway() == 24 * kMiB);
+  CHECK_FALSE(policy.marking_should_start(60 * kMiB - 1));
+  CHECK(policy.marking_should_start(60 * kMiB));
+  cfg.marking_rate = 0.5;  // below 2: as if 2, still half-way
+  CHECK_FALSE(policy.marking_should_start(60 * kMiB - 1));
+  CHECK(policy.marking_should_start(60 * kMiB));
+}
+
 TEST_CASE(
     "policy: compaction when asked, or when fragmented and the last sweep's holes sit unused") {
   marrow::Config cfg;

@@ -47,12 +47,19 @@ class HeapPolicy {
   bool old_generation_full(std::size_t old_generation_bytes, std::size_t extra) const {
     return old_generation_bytes + extra >= next_major_trigger_;
   }
-  /// Incremental marking starts half-way between the last major's live bytes and the
-  /// next trigger, so that it can finish (paced by allocation) before the trigger.
+  /// Incremental marking starts when the old generation is a marking runway short of
+  /// the next trigger (marking_runway), but not before it is half-way there from the last
+  /// major's live bytes, so that it can finish (paced by allocation) before the trigger.
   bool marking_should_start(std::size_t old_generation_bytes) const {
     std::size_t live = std::min(live_after_major_, next_major_trigger_);
-    return old_generation_bytes >= live + (next_major_trigger_ - live) / 2;
+    std::size_t room = next_major_trigger_ - live;
+    return old_generation_bytes + std::min(marking_runway(), room / 2) >= next_major_trigger_;
   }
+  /// The allocation a cycle needs to mark at marking_rate: the last live bytes plus what
+  /// is allocated meanwhile (marked too), L / (rate - 1), with half as much again to
+  /// spare. Starting no earlier keeps the cycle short: what it allocates floats (stays
+  /// live) until the next one.
+  std::size_t marking_runway() const;
   /// Whether this major collection compacts: on request, or when old space is
   /// fragmented and the holes the last sweep left went mostly unused.
   bool should_compact(bool requested, const OldSpaceCensus& census) const;
