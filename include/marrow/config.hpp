@@ -89,9 +89,10 @@ struct Config {
   std::size_t page_reserve = 8;
   /// Mark the old generation incrementally: a cycle starts when the old generation is
   /// close enough to its next major trigger for marking at marking_rate to finish before
-  /// it (at the earliest half-way from the last live size), marks in short steps between
-  /// allocations (GcKind::kMarkStep events) and ends in a major collection whose pause only catches
-  /// up (the remark). Off: every major collection marks the whole heap in its pause.
+  /// it (at the earliest half-way from the last live size), marks in short steps
+  /// between allocations (GcKind::kMarkStep events) and ends in a major collection whose
+  /// pause only catches up (the remark). Off: every major collection marks the whole heap
+  /// in its pause.
   bool incremental_marking = false;
   /// Bytes of objects a marking step scans per byte allocated since the previous step
   /// (incremental marking's pace), at least: a step scans more when this pace would not
