@@ -41,24 +41,31 @@ void IncrementalMarking::start(Heap& heap) {
   marker_.mark_roots(heap);
 }
 
+void IncrementalMarking::mark_allocated() {
+  // Black allocation: marked, never scanned. What a constructor stores into such an
+  // object is recorded by the construction barrier, later stores by the marking barrier,
+  // and young referents are scanned when promoted.
+  for (auto [begin, end] : allocated_) {
+    for (std::byte* p = begin; p < end;) {
+      HeaderWord& h = *reinterpret_cast<HeaderWord*>(p);
+      std::size_t size = header_size_bytes(h);
+      if (!is_free_type(header_type(h)) && !(h & kMarkBit)) {
+        h |= kMarkBit;
+        Page::of(p)->live_bytes += size;
+      }
+      p += size;
+    }
+  }
+  allocated_.clear();
+}
+
 std::size_t IncrementalMarking::take_pending(std::size_t max_bytes) {
-  // Recorded objects first (each is one push), then allocated ranges from the back, a
-  // range's objects marked front to back so a partly taken range keeps its tail.
+  // Each recorded object is one push; what it costs to scan counts when it is scanned.
   std::size_t taken = 0;
   while (!recorded_.empty() && taken < max_bytes) {
     marker_.mark(recorded_.back());
     recorded_.pop_back();
     taken += kMinObjectSize;
-  }
-  while (!allocated_.empty() && taken < max_bytes) {
-    auto& [begin, end] = allocated_.back();
-    while (begin < end && taken < max_bytes) {
-      HeaderWord h = *reinterpret_cast<HeaderWord*>(begin);
-      if (!is_free_type(header_type(h))) marker_.mark(static_cast<Object*>(object_of(begin)));
-      begin += header_size_bytes(h);
-      taken += header_size_bytes(h);
-    }
-    if (begin >= end) allocated_.pop_back();
   }
   return taken;
 }
@@ -67,9 +74,11 @@ std::size_t IncrementalMarking::step(Heap& heap, std::size_t budget,
                                      std::chrono::steady_clock::time_point deadline) {
   MARROW_DCHECK(active_, "a marking step needs a cycle");
   heap.enter_phase(GcPhase::kMark);
-  // Drain, then take a chunk of what was recorded or allocated since, and drain again:
-  // the mark stack stays short and a large pretenured range is spread over steps. Taking
-  // counts towards the budget like scanning (a leaf object is marked, never scanned).
+  // Before any object is marked: one the marker reaches is then already counted live.
+  mark_allocated();
+  // Drain, then take a chunk of what was recorded since, and drain again: the mark stack
+  // stays short. Taking counts towards the budget like scanning (a leaf object is marked,
+  // never scanned).
   std::size_t scanned = 0;
   for (;;) {
     scanned += marker_.drain_some(budget - std::min(budget, scanned), deadline);
@@ -83,10 +92,12 @@ std::size_t IncrementalMarking::step(Heap& heap, std::size_t budget,
 
 std::size_t IncrementalMarking::finish(Heap& heap) {
   MARROW_DCHECK(active_, "the remark needs a cycle");
+  mark_allocated();
   heap.enter_phase(GcPhase::kRoots);
   marker_.mark_roots(heap);
   heap.enter_phase(GcPhase::kMark);
   do {
+    mark_allocated();
     take_pending(kPendingChunk);
     cycle_scanned_ += marker_.drain_some(~std::size_t{0});
   } while (!pending_empty());

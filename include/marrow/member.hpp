@@ -28,9 +28,10 @@ class Member {
  public:
   Member() = default;
   Member(std::nullptr_t) {}
-  // Constructors run only the generational barrier: a Member being constructed is in an
-  // object allocated since any marking cycle began (young, or scanned by the marker as
-  // allocated during the cycle), so there is no old value to record and no new one to.
+  // Constructors run the construction barrier: a Member being constructed is in an object
+  // allocated since any marking cycle began, so there is no old value to record; the new
+  // one is recorded only in an old object (allocated black during a cycle: never
+  // scanned), and only when it is an old object not yet marked.
   Member(T* p) { init(p); }
   Member(const Member& other) { init(other.ptr_); }
   template <class Handle>
@@ -78,7 +79,8 @@ class Member {
   friend struct SlotTraits<Member<T>>;
   void init(T* p) {
     ptr_ = p;
-    internal::write_barrier(this, reinterpret_cast<std::uintptr_t>(static_cast<Object*>(p)));
+    auto bits = reinterpret_cast<std::uintptr_t>(static_cast<Object*>(p));
+    internal::construction_barrier(this, bits, bits);
   }
   void store(T* p) {
     auto bits = reinterpret_cast<std::uintptr_t>(static_cast<Object*>(p));
@@ -103,7 +105,7 @@ template <>
 class Member<Value> {
  public:
   Member() = default;
-  Member(Value v) { init(v); }  // no marking barrier: see Member<T>'s constructors
+  Member(Value v) { init(v); }  // the construction barrier: see Member<T>'s constructors
   Member(const Member& other) { init(other.value_); }
   Member& operator=(const Member& other) {
     store(other.value_);
@@ -121,7 +123,7 @@ class Member<Value> {
   friend struct SlotTraits<Member<Value>>;
   void init(Value v) {
     value_ = v;
-    internal::write_barrier(this, v.raw_bits());
+    internal::construction_barrier(this, v.raw_bits(), v.is_object() ? v.raw_bits() : 0);
   }
   void store(Value v) {
     if (internal::marking_active()) [[unlikely]]

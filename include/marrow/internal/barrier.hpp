@@ -96,4 +96,24 @@ inline void marking_barrier(void* slot, std::uintptr_t old_value,
     marking_barrier_slow(slot, old_value, new_value);
 }
 
+/// The construction barrier's slow half: `object` (old, or 0) was stored by a constructor
+/// into `slot` (outside the nursery) while a runtime may be marking.
+[[gnu::noinline]] void construction_barrier_slow(void* slot, std::uintptr_t object) noexcept;
+
+/// The barrier of a Member's construction, after the store: the generational barrier and,
+/// for a slot outside the nursery while a runtime marks, a record of the value stored when
+/// it is an old object not yet marked. `raw` is the slot's bits, `object` the stored
+/// object's address (0 for a value that is no object). Objects allocated old during a
+/// cycle are black and never scanned, so what their constructors store must be recorded:
+/// an object a weak table hands back and a new object holds is kept. A slot in the
+/// nursery, the common case, costs the same one check as in write_barrier.
+inline void construction_barrier(void* slot, std::uintptr_t raw, std::uintptr_t object) noexcept {
+  if (!is_young_address(slot)) [[unlikely]] {
+    if (is_young_address(raw)) [[unlikely]]
+      remember_slot_slow(slot);
+    else if (marking_active()) [[unlikely]]
+      construction_barrier_slow(slot, object);
+  }
+}
+
 }  // namespace marrow::internal

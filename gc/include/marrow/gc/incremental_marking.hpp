@@ -8,9 +8,11 @@
 //          again (its objects grey), the roots are marked again, and marking runs to the
 //          end; weak processing, finalization and the sweep follow as in any major.
 // While a cycle runs, the marking barrier (include/marrow/internal/barrier.hpp) records
-// the old and the new value of every store into an old object, Weak::get records what it
-// hands out, and everything allocated in old space (promoted, pretenured, large) is marked
-// and scanned: nothing reachable at the start, and nothing created since, is swept.
+// the old and the new value of every store into an old object (and the construction
+// barrier the value a constructor stores into one), Weak::get records what it hands out,
+// objects promoted are marked and scanned, and objects the mutator allocates in old space
+// (pretenured, large) are marked at the next step and never scanned (black allocation):
+// nothing reachable at the start, and nothing created since, is swept.
 // Never allocates managed memory.
 #pragma once
 #include <cstddef>
@@ -60,8 +62,8 @@ class IncrementalMarking {
   /// An object promoted into old space during the cycle (marked and scanned later).
   void promoted(Object* object) { recorded_.push_back(object); }
   /// Old-space memory handed to the mutator during the cycle, [begin, end): the objects
-  /// it will hold are marked and scanned at the next step (their headers are written by
-  /// then). A large object is one such range.
+  /// it will hold are marked (not scanned) at the next step, when their headers are
+  /// written. A large object is one such range.
   void allocated(std::byte* begin, std::byte* end) {
     if (begin != end) allocated_.emplace_back(begin, end);
   }
@@ -71,8 +73,10 @@ class IncrementalMarking {
 
  private:
   bool pending_empty() const { return recorded_.empty() && allocated_.empty(); }
-  /// Marks (and pushes) what the barrier and the promotions recorded and what was
-  /// allocated old, about `max_bytes` of it; returns the bytes taken.
+  /// Marks every object allocated old since the last call, without scanning it (black).
+  void mark_allocated();
+  /// Marks (and pushes) what the barrier and the promotions recorded, about `max_bytes`
+  /// of it; returns the bytes taken.
   std::size_t take_pending(std::size_t max_bytes);
   void set_active(bool on);
 

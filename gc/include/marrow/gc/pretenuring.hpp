@@ -37,6 +37,8 @@ class Pretenuring {
     left_ -= std::min(used, left_);
     lent_from_ = m_.top;
   }
+  /// Whether `p` lies in what the mutator bumped in the LAB since the last sync().
+  bool lent(const std::byte* p) const { return active_ && p >= lent_from_ && p < m_.top; }
   /// Ends the lending (eden is empty while it lasts): collections see eden as eden.
   void stop();
   /// After a collection: lends the LAB when a window is to open. Returns whether it did.
