@@ -711,14 +711,23 @@ TEST_CASE("incremental marking: a pace too slow for the trigger is raised to fin
   CHECK(count == made);
 }
 
-TEST_CASE("incremental marking: objects pretenured during a cycle are marked") {
+namespace {
+
+/// Tiny steps and a small nursery that opens pretenuring windows when most of it survives.
+marrow::Config pretenuring_config() {
   marrow::Config base;
   base.incremental_marking = true;
   base.marking_rate = 0.001;
   base.nursery_bytes = std::size_t{512} << 10;
   base.min_nursery_bytes = std::size_t{512} << 10;
   base.pretenure_survival = 0.5;
-  marrow::Runtime rt(mt::config(base));
+  return base;
+}
+
+}  // namespace
+
+TEST_CASE("incremental marking: objects pretenured during a cycle are marked") {
+  marrow::Runtime rt(mt::config(pretenuring_config()));
   mi::Heap& heap = rt.heap_for_internal_use();
   const std::size_t chain = mt::scaled(20000, 300);
   marrow::Global<mt::Table> roots;  // [chain, holder, kept list]
@@ -817,12 +826,7 @@ struct Pair : marrow::Object {
 TEST_CASE(
     "incremental marking: what a constructor stores into an object allocated old during a "
     "cycle is kept, though the object is never scanned") {
-  marrow::Config base;
-  base.incremental_marking = true;
-  base.marking_rate = 0.001;
-  base.nursery_bytes = std::size_t{512} << 10;
-  base.min_nursery_bytes = std::size_t{512} << 10;
-  base.pretenure_survival = 0.5;
+  marrow::Config base = pretenuring_config();
   base.verify_heap = true;  // the remark checks that no marked object points at an unmarked one
   marrow::Runtime rt(mt::config(base));
   mi::Heap& heap = rt.heap_for_internal_use();
