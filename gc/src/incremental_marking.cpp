@@ -97,7 +97,6 @@ std::size_t IncrementalMarking::finish(Heap& heap) {
   marker_.mark_roots(heap);
   heap.enter_phase(GcPhase::kMark);
   do {
-    mark_allocated();
     take_pending(kPendingChunk);
     cycle_scanned_ += marker_.drain_some(~std::size_t{0});
   } while (!pending_empty());
