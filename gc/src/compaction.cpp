@@ -36,14 +36,14 @@ void Compactor::plan() {
   cursor_ = candidates_.empty() ? nullptr : candidates_[0]->area_start();
   for (Page* page : candidates_) {
     walk_headers(page->area_start(), page->top, [&](std::byte* p, HeaderWord h) {
-      if (is_free_type(header_type(h)) || !(h & kMarkBit)) return;
+      if (is_free_type(header_type(h)) || !(h & heap_.mark_bit())) return;
       std::size_t size = header_size_bytes(h);
       Page* target = candidates_[cursor_page_];
       if (std::size_t(target->area_end() - cursor_) < size) {
         gaps_.emplace_back(cursor_, std::size_t(target->area_end() - cursor_));
         cursor_ = candidates_[++cursor_page_]->area_start();
       }
-      saved_.push_back(h & ~kMarkBit);
+      saved_.push_back(h & ~kMarkBits);
       live_bytes_ += size;
       *reinterpret_cast<HeaderWord*>(p) = reinterpret_cast<HeaderWord>(cursor_) | kForwardedBit;
       if (cursor_ != p) stats.bytes_moved += size;
@@ -63,7 +63,7 @@ void Compactor::update_references() {
   });
   auto update_page = [&](Page* page, bool marked_only) {
     OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
-      if (!is_free_type(header_type(h)) && (!marked_only || (h & kMarkBit)))
+      if (!is_free_type(header_type(h)) && (!marked_only || (h & heap_.mark_bit())))
         trace_object(static_cast<Object*>(object_of(p)), header_type(h), update);
     });
   };
@@ -79,6 +79,7 @@ std::size_t Compactor::move() {
     if (dst != p) std::memmove(dst, p, header_size_bytes(original));
     *reinterpret_cast<HeaderWord*>(dst) = original;
   });
+  for (Page* page : candidates_) page->sealed = false;  // rewritten, with its free space
 
   // Free space: the gaps, the rest of the cursor's page (the new LAB), empty pages.
   OldSpace& old = heap_.old_;

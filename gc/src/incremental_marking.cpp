@@ -33,6 +33,8 @@ void IncrementalMarking::start(Heap& heap) {
   for (Page* p : heap.old_.pages()) p->live_bytes = 0;
   for (Page* p : heap.large_.runs()) p->live_bytes = 0;
   marker_.reset();
+  marker_.set_mark_bit(heap.next_mark_bit());
+  heap.marking_exact_ = true;  // serial
   recorded_.clear();
   allocated_.clear();
   cycle_scanned_ = 0;
@@ -49,8 +51,8 @@ void IncrementalMarking::mark_allocated() {
     for (std::byte* p = begin; p < end;) {
       HeaderWord& h = *reinterpret_cast<HeaderWord*>(p);
       std::size_t size = header_size_bytes(h);
-      if (!is_free_type(header_type(h)) && !(h & kMarkBit)) {
-        h |= kMarkBit;
+      if (!is_free_type(header_type(h)) && !(h & marker_.mark_bit())) {
+        h = with_mark(h, marker_.mark_bit());
         Page::of(p)->live_bytes += size;
       }
       p += size;
@@ -109,7 +111,7 @@ void IncrementalMarking::abandon(Heap& heap) {
   MARROW_DCHECK(active_, "only a running cycle is abandoned");
   auto clear = [](Page* page) {
     OldSpace::walk_page(page, [](std::byte* p, HeaderWord h) {
-      if (h & kMarkBit) *reinterpret_cast<HeaderWord*>(p) = h & ~kMarkBit;
+      if (h & kMarkBits) *reinterpret_cast<HeaderWord*>(p) = h & ~kMarkBits;
     });
   };
   for (Page* page : heap.old_.pages()) clear(page);

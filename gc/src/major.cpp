@@ -18,7 +18,8 @@ class MajorCollector {
   GcKind run(bool force_compact) {
     Heap& h = heap_;
     auto started = HeapPolicy::Clock::now();
-    // 0. What the last lazy sweep left: marking needs every mark bit clear.
+    // 0. What the last lazy sweep left: marking needs every dead object gone (one left
+    //    unswept through two markings would carry the new marking's bit).
     h.enter_phase(GcPhase::kSweep);
     h.lazy_sweep_.finish(h);
     h.enter_phase(GcPhase::kRoots);
@@ -61,7 +62,7 @@ class MajorCollector {
     bool compact = h.policy_.should_compact(force_compact, census);
     std::size_t old_before = h.old_.allocated_bytes();
     h.provider_.set_reserve(~std::size_t{0});  // trimmed below, once the next trigger is known
-    MajorOutcome outcome(h.finalization_);
+    MajorOutcome outcome(h.finalization_, h.mark_bit());
     std::size_t page_tails;
     std::size_t old_live;  // exact, from the sweep or the compaction
     if (compact) {
@@ -120,14 +121,16 @@ class MajorCollector {
   void mark() {
     for (Page* p : heap_.old_.pages()) p->live_bytes = 0;
     for (Page* p : heap_.large_.runs()) p->live_bytes = 0;
+    HeaderWord mark_bit = heap_.next_mark_bit();
     Parallelism& parallelism = heap_.parallelism_;
     unsigned threads = parallelism.threads_for(ParallelPhase::kMark);
+    heap_.marking_exact_ = threads == 1;
     auto started = std::chrono::steady_clock::now();
     if (threads > 1) {
       heap_.mark_stack_overflows_ +=
           mark_all_parallel(heap_, heap_.workers_, heap_.mark_stack_limit_);
     } else {
-      Marker marker(heap_.mark_stack_limit_);
+      Marker marker(heap_.mark_stack_limit_, mark_bit);
       heap_.mark_stack_overflows_ += marker.mark_all(heap_);
     }
     std::size_t marked = 0;
@@ -142,12 +145,12 @@ class MajorCollector {
     std::vector<Object*> old;
     old.swap(f.old());
     for (Object* o : old) {
-      if (is_marked(o)) {
+      if (is_marked(o, heap_.mark_bit())) {
         f.old().push_back(o);
         continue;
       }
       HeaderWord& h = *header_of(o);
-      h |= kMarkBit;  // it survives this collection
+      h = with_mark(h, heap_.mark_bit());  // it survives this collection
       Page::of(o)->live_bytes += header_size_bytes(h);
       f.resurrect(o);
     }

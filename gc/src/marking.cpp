@@ -110,7 +110,7 @@ std::size_t Marker::rescan_overflow(Heap& heap) {
     overflowed_ = false;
     auto rescan = [&](Page* page) {
       OldSpace::walk_page(page, [&](std::byte* p, HeaderWord h) {
-        if (!is_free_type(header_type(h)) && (h & kMarkBit)) {
+        if (!is_free_type(header_type(h)) && (h & mark_bit_)) {
           trace_object(static_cast<Object*>(object_of(p)), header_type(h), *this);
           drain();
         }
@@ -137,20 +137,24 @@ struct SharedMarking {
 /// same objects); everything else a trace function reads is not written during marking.
 class alignas(64) ParallelMarker final : public Tracer {  // no false sharing
  public:
-  ParallelMarker(SharedMarking& shared, WorkStack& stack, std::size_t stack_limit)
-      : shared_(shared), stack_(stack), limit_(std::max<std::size_t>(stack_limit, 1)) {}
+  ParallelMarker(SharedMarking& shared, WorkStack& stack, std::size_t stack_limit,
+                 HeaderWord mark_bit)
+      : shared_(shared),
+        stack_(stack),
+        limit_(std::max<std::size_t>(stack_limit, 1)),
+        mark_bit_(mark_bit) {}
 
   void mark(Object* p) {
     std::atomic_ref<HeaderWord> header(*header_of(p));
     HeaderWord h = header.load(std::memory_order_relaxed);
-    if (h & kMarkBit) return;
+    if (h & mark_bit_) return;
     Page* page = Page::of(p);
     if (page->kind == Space::kImmortal) return;  // always live, traced as roots
     // A plain (relaxed) store, not a fetch-or: during marking only markers write headers,
-    // and only this bit, so two racing markers store the same word. The rare loser of such
+    // and only their mark bits, so two racing markers store the same word. The rare loser of such
     // a race scans the object a second time (harmless) and counts it twice in its page's
     // live bytes, an estimate the sweep replaces with exact figures.
-    header.store(h | kMarkBit, std::memory_order_relaxed);
+    header.store(with_mark(h, mark_bit_), std::memory_order_relaxed);
     count_live(page, header_size_bytes(h));
     if (type_info(header_type(h)).trace == nullptr) return;
     if (stack_.size() >= limit_) {
@@ -210,6 +214,7 @@ class alignas(64) ParallelMarker final : public Tracer {  // no false sharing
   SharedMarking& shared_;
   WorkStack& stack_;
   std::size_t limit_;
+  HeaderWord mark_bit_;
   PrefetchQueue waiting_;
   Page* live_page_ = nullptr;
   std::size_t live_pending_ = 0;
@@ -222,7 +227,8 @@ std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_li
   std::vector<ParallelMarker> markers;
   markers.reserve(pool.threads());
   for (unsigned w = 0; w < pool.threads(); ++w)
-    markers.emplace_back(shared, heap.work_stacks_[w], stack_limit / pool.threads());
+    markers.emplace_back(shared, heap.work_stacks_[w], stack_limit / pool.threads(),
+                         heap.mark_bit());
   mark_roots(heap, markers[0]);  // root sources stay on the collecting thread
   markers[0].flush_waiting();
   markers[0].flush_live();
@@ -233,7 +239,7 @@ std::size_t mark_all_parallel(Heap& heap, WorkerPool& pool, std::size_t stack_li
   });
   heap.record_workers(GcPhase::kMark, pool);
   if (!shared.overflowed.load()) return 0;
-  Marker serial(stack_limit);
+  Marker serial(stack_limit, heap.mark_bit());
   serial.set_overflowed();
   return serial.rescan_overflow(heap);
 }

@@ -34,11 +34,11 @@ void marking_barrier_slow(void* slot, std::uintptr_t old_value, std::uintptr_t n
 void construction_barrier_slow(void* slot, std::uintptr_t object) noexcept {
   if (object == 0) return;
   auto* o = reinterpret_cast<Object*>(object);
-  if (*header_of(o) & kMarkBit) return;
   // An object starts in its page (or its run's first page), so its page is a mask away:
   // cheaper than the page table, which the slot (maybe deep in a large object) needs.
   auto* heap = static_cast<Heap*>(Page::of(o)->owner);
   if (heap == nullptr || !heap->marking_.active()) return;
+  if (*header_of(o) & heap->mark_bit()) return;
   // Mostly a pretenured object's constructor storing an object pretenured just before it
   // (a tree built bottom up): unmarked only because its stretch of the LAB has not been
   // handed to the marker yet, which will mark it.

@@ -68,8 +68,9 @@ class Verifier final : public Tracer {
     check_target(p, name ? name : "a reference");
     // The marking invariant, once marking is complete: nothing a marked object points to
     // in old or large space is unmarked (it would be swept while still referenced).
-    if (marking_complete_ && holder_old_ && (*reinterpret_cast<HeaderWord*>(holder_) & kMarkBit) &&
-        !heap_.is_young(p) && Page::of(p)->kind != Space::kImmortal && !(*header_of(p) & kMarkBit))
+    HeaderWord mark_bit = heap_.mark_bit();
+    if (marking_complete_ && holder_old_ && (*reinterpret_cast<HeaderWord*>(holder_) & mark_bit) &&
+        !heap_.is_young(p) && Page::of(p)->kind != Space::kImmortal && !(*header_of(p) & mark_bit))
       problem(fmt::format(
           "marked object {} ({}) points to unmarked {} ({}) at the end of marking (a store that "
           "bypassed the marking barrier?)",
@@ -110,14 +111,23 @@ class Verifier final : public Tracer {
             fmt::format("object at {} in {} has an unknown type index {}", (void*)p, space, type));
         return;
       }
-      // Mark bits are set between a collection's marking and its sweep, and in old and
-      // large space while an incremental marking cycle runs.
+      // Only old and large objects are marked. The current (or last) marking's bit stays
+      // on the live ones; the other bit, the marking before's, is left only on objects
+      // that died since and are not swept yet: while a cycle marks, between marking and
+      // its sweep, and on pages lazy sweeping has not reached.
       bool unswept = page != nullptr && page->unswept;
-      if ((h & kMarkBit) && !marking_complete_ && !unswept && !(old && heap_.marking_.active()))
-        problem(fmt::format("mark bit left set at {} in {}", (void*)p, space));
+      bool markable = page != nullptr && page->kind != Space::kImmortal;
+      HeaderWord stale = h & kMarkBits & ~heap_.mark_bit();
+      if ((h & kMarkBits) && !markable)
+        problem(fmt::format("mark bit set at {} in {}", (void*)p, space));
+      else if (stale && !marking_complete_ && !unswept && !heap_.marking_.active())
+        problem(
+            fmt::format("the last marking's mark bit left set at {} in {} (a dead object "
+                        "a sweep missed?)",
+                        (void*)p, space));
       // On a page lazy sweeping has not reached, the unmarked objects are dead: nothing
       // may point at them, and what they point at may be gone.
-      if (!is_free_type(type) && !(unswept && !(h & kMarkBit))) {
+      if (!is_free_type(type) && !(unswept && !(h & heap_.mark_bit()))) {
         if (size < kMinObjectSize)
           problem(fmt::format("object at {} smaller than the minimum", (void*)p));
         starts_.push_back(p);

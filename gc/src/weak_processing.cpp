@@ -10,7 +10,8 @@
 namespace marrow::internal {
 
 bool MajorOutcome::is_alive(const Object* o) const {
-  return (is_forwarded(*header_of(o)) || is_marked(o)) && !finalization_.resurrected_now(o);
+  return (is_forwarded(*header_of(o)) || is_marked(o, mark_bit_)) &&
+         !finalization_.resurrected_now(o);
 }
 
 void process_weak_references(Heap& heap, WeakProcessor& outcome) {

@@ -94,6 +94,8 @@ void PageProvider::init(Page* page, void* owner, Space kind, std::size_t run_byt
   page->kind = kind;
   page->in_remembered_list = false;
   page->unswept = false;
+  page->sealed = false;
+  page->sealed_object_bytes = 0;
   page->charged_bytes = run_bytes;
   set_granules(page, run_bytes, page);
 }

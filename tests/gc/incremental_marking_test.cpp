@@ -37,7 +37,11 @@ namespace {
 
 namespace mi = marrow::internal;
 
-bool marked(const void* object) { return (*mi::header_of(object) & mi::kMarkBit) != 0; }
+/// Whether the heap's current (or last) marking marked `object` (an old or large one).
+bool marked(const void* object) {
+  auto* heap = static_cast<mi::Heap*>(mi::Page::of(object)->owner);
+  return (*mi::header_of(object) & heap->mark_bit()) != 0;
+}
 
 /// Incremental marking on, with tiny steps (rate 0.001: about 262 bytes a step), and the
 /// heap verified around every collection: the remark then checks the marking invariant

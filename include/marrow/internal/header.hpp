@@ -12,10 +12,11 @@ namespace marrow::internal {
 ///
 /// Header word, bit 0 first:
 ///   bit 0       forwarded: the rest of the word is the address of the new copy's header
-///   bit 1       marked by the current major collection (cleared by sweep / compaction)
+///   bit 1       marked by a major collection of even parity (kMarkBitEven)
 ///   bit 2       pinned: the object must not move (its page is excluded from compaction)
 ///   bit 3       finalized: its finalizer has been queued (runs at most once)
 ///   bit 4       remembered: the object is in the object-granularity remembered set
+///   bit 5       marked by a major collection of odd parity (kMarkBitOdd)
 ///   bits 8-11   age in minor collections survived
 ///   bits 16-31  type index into the type table (0 and 1 are the heap's free chunk / filler)
 ///   bits 32-63  total size in 8-byte words, header included
@@ -34,7 +35,13 @@ inline constexpr std::size_t kMinLargeObjectBytes = 256;
 inline constexpr std::size_t kMaxObjectSize = (std::size_t{1} << 32) * kWordSize - kWordSize;
 
 inline constexpr HeaderWord kForwardedBit = 1u << 0;
-inline constexpr HeaderWord kMarkBit = 1u << 1;
+/// The two mark bits alternate between major markings (the heap's mark_bit() says which
+/// one the current or last marking sets): marking an object sets its cycle's bit and
+/// clears the other, so live objects never need their bit cleared afterwards, and a page
+/// marking found wholly live is not swept at all (docs/design.md, section 5, "Sweep").
+inline constexpr HeaderWord kMarkBitEven = 1u << 1;
+inline constexpr HeaderWord kMarkBitOdd = 1u << 5;
+inline constexpr HeaderWord kMarkBits = kMarkBitEven | kMarkBitOdd;
 inline constexpr HeaderWord kPinnedBit = 1u << 2;
 inline constexpr HeaderWord kFinalizedBit = 1u << 3;
 inline constexpr HeaderWord kRememberedBit = 1u << 4;
@@ -63,6 +70,10 @@ constexpr std::uint32_t header_type(HeaderWord h) {
 constexpr unsigned header_age(HeaderWord h) { return unsigned((h & kAgeMask) >> kAgeShift); }
 constexpr HeaderWord with_age(HeaderWord h, unsigned age) {
   return (h & ~kAgeMask) | (HeaderWord{age} << kAgeShift);
+}
+/// `h` marked with `mark_bit` (one of the two), the other mark bit cleared.
+constexpr HeaderWord with_mark(HeaderWord h, HeaderWord mark_bit) {
+  return (h & ~kMarkBits) | mark_bit;
 }
 constexpr bool is_forwarded(HeaderWord h) { return (h & kForwardedBit) != 0; }
 constexpr bool is_free_type(std::uint32_t t) { return t < kFirstUserType; }

@@ -125,6 +125,17 @@ class Heap {
     marking_.set_stack_limit(n);
   }
   std::size_t mark_stack_overflows() const { return mark_stack_overflows_; }
+  /// The header bit the current (or, between cycles, the last) major marking sets: one of
+  /// kMarkBitEven and kMarkBitOdd, alternating from one marking to the next.
+  HeaderWord mark_bit() const { return mark_bit_; }
+  /// A marking starts: the other bit becomes the current one. Every object still carrying
+  /// it is dead (its page was swept since) or was cleared by marking (live objects), so
+  /// no object starts out marked. Returns the new bit.
+  HeaderWord next_mark_bit() { return mark_bit_ ^= kMarkBits; }
+  /// Whether the live bytes of the current (or last) marking's pages are exact (a serial
+  /// marking: parallel markers may count an object twice). Only then may a sweep trust a
+  /// page whose live bytes fill it to hold no dead object, and skip it.
+  bool marking_exact() const { return marking_exact_; }
 
   // ---- Collections (gc/src/minor.cpp, gc/src/major.cpp) --------------------------
   /// Evacuates the nursery (promoting everything when asked); returns bytes promoted.
@@ -257,7 +268,9 @@ class Heap {
   /// While a cycle runs, the mutator's limit stops here too, so that the slow path takes
   /// the next marking step (every kMarkingStepBytes of eden); else nullptr.
   std::byte* marking_poll_ = nullptr;
-  std::size_t marking_old_debt_ = 0;            ///< old-space bytes allocated since the last step
+  std::size_t marking_old_debt_ = 0;   ///< old-space bytes allocated since the last step
+  HeaderWord mark_bit_ = kMarkBitOdd;  ///< the first marking's is kMarkBitEven
+  bool marking_exact_ = false;
   std::size_t marking_pretenured_charged_ = 0;  ///< HeapStats::bytes_pretenured, last charged
   /// Bytes idle time marked in this cycle that allocation-paced steps have not yet counted
   /// as their own: a step's budget is taken from it first (a step it covers is skipped).

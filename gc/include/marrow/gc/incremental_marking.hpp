@@ -27,12 +27,12 @@ class Heap;
 
 class IncrementalMarking {
  public:
-  explicit IncrementalMarking(std::size_t stack_limit) : marker_(stack_limit) {}
+  explicit IncrementalMarking(std::size_t stack_limit) : marker_(stack_limit, kMarkBitEven) {}
   ~IncrementalMarking();
   IncrementalMarking(const IncrementalMarking&) = delete;
   IncrementalMarking& operator=(const IncrementalMarking&) = delete;
 
-  void set_stack_limit(std::size_t n) { marker_ = Marker(n); }
+  void set_stack_limit(std::size_t n) { marker_ = Marker(n, marker_.mark_bit()); }
   /// A cycle runs: the barrier records, old-space allocation is black.
   bool active() const { return active_; }
   /// Every object known to need scanning was scanned: the remark has only what the
@@ -48,15 +48,16 @@ class IncrementalMarking {
   /// stack overflow. Ends the cycle. Returns the number of overflow rescans.
   std::size_t finish(Heap& heap);
 
-  /// Ends the cycle without finishing it: every mark bit cleared (a walk of old and large
-  /// space), nothing recorded kept. For collections that must find all garbage now.
+  /// Ends the cycle without finishing it: both mark bits cleared in every object (a walk
+  /// of old and large space, so that any bit may be the next marking's), nothing recorded
+  /// kept. For collections that must find all garbage now.
   void abandon(Heap& heap);
 
   /// The barrier's record: `object` (of this heap's old generation, or young) must be
   /// marked before the cycle ends.
   void record(Object* object) {
     if (is_young_address(object)) return;
-    if (*header_of(object) & kMarkBit) return;
+    if (*header_of(object) & marker_.mark_bit()) return;
     recorded_.push_back(object);
   }
   /// An object promoted into old space during the cycle (marked and scanned later).

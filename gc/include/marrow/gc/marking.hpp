@@ -57,7 +57,11 @@ class PrefetchQueue {
 /// makes mark_all rescan the heap for such objects.
 class Marker final : public Tracer {
  public:
-  explicit Marker(std::size_t stack_limit) : limit_(stack_limit) {}
+  /// Marks with `mark_bit` (the heap's mark_bit() for this marking).
+  Marker(std::size_t stack_limit, HeaderWord mark_bit) : limit_(stack_limit), mark_bit_(mark_bit) {}
+  HeaderWord mark_bit() const { return mark_bit_; }
+  /// For a marker kept between markings (incremental marking's), with its stack empty.
+  void set_mark_bit(HeaderWord mark_bit) { mark_bit_ = mark_bit; }
 
   /// Marks `p` and, if it has references, pushes it for scanning. Young objects are not
   /// the old generation's (during incremental marking old objects may point to them).
@@ -65,10 +69,10 @@ class Marker final : public Tracer {
     if (is_young_address(p)) [[unlikely]]
       return;
     HeaderWord& h = *header_of(p);
-    if (h & kMarkBit) return;
+    if (h & mark_bit_) return;
     Page* page = Page::of(p);
     if (page->kind == Space::kImmortal) return;  // always live, traced as roots
-    h |= kMarkBit;
+    h = with_mark(h, mark_bit_);
     page->live_bytes += header_size_bytes(h);
     if (type_info(header_type(h)).trace == nullptr) return;  // no references: never scanned
     if (stack_.size() >= limit_) {
@@ -146,6 +150,7 @@ class Marker final : public Tracer {
   /// Visits the next piece of the last split array; returns its bytes.
   std::size_t scan_piece();
   std::size_t limit_;
+  HeaderWord mark_bit_;
   bool overflowed_ = false;
   std::vector<Object*> stack_;
   std::vector<Range> ranges_;

@@ -22,9 +22,10 @@ inline Object* forwardee(Object* p) {
   return is_forwarded(h) ? static_cast<Object*>(object_of(forwardee_header(h))) : p;
 }
 
-/// Whether marking reached `o` (immortal objects always count as marked).
-inline bool is_marked(const Object* o) {
-  return (*header_of(o) & kMarkBit) != 0 || Page::of(o)->kind == Space::kImmortal;
+/// Whether the marking that sets `mark_bit` (the heap's mark_bit()) reached `o` (immortal
+/// objects always count as marked).
+inline bool is_marked(const Object* o, HeaderWord mark_bit) {
+  return (*header_of(o) & mark_bit) != 0 || Page::of(o)->kind == Space::kImmortal;
 }
 
 }  // namespace marrow::internal

@@ -1,6 +1,7 @@
 // Sweeping: after marking, old pages are walked and their dead runs become free-list
-// chunks (coalesced), mark bits are cleared, wholly dead pages go back to the page
-// provider, and unmarked large objects are freed (docs/design.md, section 5, "Sweep").
+// chunks (coalesced), wholly dead pages go back to the page provider, sealed pages
+// marking found wholly live are skipped, and unmarked large objects are freed. Live
+// objects keep their mark bit (docs/design.md, section 5, "Sweep").
 // Relies on: marking is complete; invariant W on every page. Never allocates.
 #pragma once
 #include <chrono>
@@ -34,12 +35,11 @@ class Sweeper {
 };
 
 /// Lazy sweeping (after the remark of an incremental cycle): the pause only lists the
-/// pages as unswept (those marking found empty are released by the first sweep to reach
-/// them); their holes reach the free
-/// lists as the allocator asks for memory (OldSpace's sweep hook), as sweep steps between
-/// allocations (GcKind::kSweepStep) get to them, or when something needs the whole heap
-/// swept (the next marking, a major collection, a heap walk). The allocator never hands
-/// out memory of an unswept page.
+/// pages as unswept (not sealed pages marking found wholly live) (those marking found empty are
+/// released by the first sweep to reach them); their holes reach the free lists as the allocator
+/// asks for memory (OldSpace's sweep hook), as sweep steps between allocations (GcKind::kSweepStep)
+/// get to them, or when something needs the whole heap swept (the next marking, a major collection,
+/// a heap walk). The allocator never hands out memory of an unswept page.
 class LazySweeping {
  public:
   /// Instead of Sweeper::sweep_old_space, in the major's pause. Returns the live bytes

@@ -30,12 +30,14 @@ class MinorOutcome final : public WeakProcessor {
 /// forwarded), unless it was only kept for its finalizer.
 class MajorOutcome final : public WeakProcessor {
  public:
-  explicit MajorOutcome(const Finalization& f) : finalization_(f) {}
+  MajorOutcome(const Finalization& f, HeaderWord mark_bit)
+      : finalization_(f), mark_bit_(mark_bit) {}
   bool is_alive(const Object* o) const override;
   Object* forwarded(Object* o) const override { return forwardee(o); }
 
  private:
   const Finalization& finalization_;
+  HeaderWord mark_bit_;
 };
 
 /// Clears or updates every Weak handle, then runs every root source's process_weak.

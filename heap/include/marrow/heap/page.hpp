@@ -37,7 +37,13 @@ struct Page {
   /// Marked but not yet swept (lazy sweeping, gc/src/sweeping.cpp): its unmarked objects
   /// are dead, its marked ones still carry the mark bit, none of its memory is on a free list.
   bool unswept;
-  std::uint32_t area_offset;  ///< offset of the first object from the page start
+  /// Swept with so little free that none of it went to a free list (it was left as
+  /// fillers): until its next sweep nothing is allocated here, so its objects keep taking
+  /// `sealed_object_bytes`. A marking that finds that many live bytes here has found
+  /// every object live, and the sweep skips the page (gc/src/sweeping.cpp).
+  bool sealed;
+  std::uint32_t area_offset;          ///< offset of the first object from the page start
+  std::uint32_t sealed_object_bytes;  ///< (a page's area fits in 32 bits)
   // Followed by the remembered-slot bitmap: one bit per word of the run. Its meaning and
   // upkeep are the remembered set's (gc/include/marrow/gc/remembered_set.hpp).
 
