@@ -1,7 +1,8 @@
 // Tests gc/src/sweeping.cpp: dead old objects become free memory (old_bytes and live_bytes
 // fall) and dead large objects are freed whole; live large objects never move; the
 // allocator's share of a lazy sweep takes the pages with the most free space first and
-// a few pages per call at most.
+// a few pages per call at most; a sealed page marking finds wholly live is skipped, and
+// its objects that die are still freed.
 #include <algorithm>
 #include <vector>
 
