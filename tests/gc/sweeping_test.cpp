@@ -13,21 +13,26 @@ using marrow::GcReason;
 using mt::Node;
 using Space = marrow::Space;
 
+namespace {
+/// A list of `n` nodes behind a head, ids first (the head), first + 1, ..., allocated
+/// young one by one (each promoted by the collections allocation brings).
+marrow::Global<Node> make_list(marrow::Runtime& rt, std::size_t n, std::int64_t first) {
+  marrow::HandleScope scope(rt);
+  auto head = rt.make<Node>(first);
+  for (std::size_t i = 0; i < n; ++i) {
+    marrow::HandleScope inner(rt);
+    auto x = rt.make<Node>(first + 1 + static_cast<std::int64_t>(i));
+    x->next = head->next;
+    head->next = x;
+  }
+  return marrow::Global<Node>(rt, head);
+}
+}  // namespace
+
 TEST_CASE("unreachable old objects are freed: old_bytes and live_bytes fall") {
   marrow::Runtime rt(mt::config());
   const std::size_t n = mt::scaled(20000, 1500);
-  marrow::Global<Node> list;
-  {
-    marrow::HandleScope scope(rt);
-    auto head = rt.make<Node>(-1);
-    for (std::size_t i = 0; i < n; ++i) {
-      marrow::HandleScope inner(rt);
-      auto x = rt.make<Node>(static_cast<std::int64_t>(i));
-      x->next = head->next;
-      head->next = x;
-    }
-    list = marrow::Global<Node>(rt, head);
-  }
+  marrow::Global<Node> list = make_list(rt, n, -1);
   rt.collect(GcKind::kMajor);
   auto s1 = rt.stats();
   CHECK(s1.old_bytes >= n * (sizeof(Node) + 8));
@@ -98,20 +103,9 @@ TEST_CASE("lazy sweeping: the allocator sweeps the freest pages first, a few per
   // A live list and a dead one, each several pages of old space, promoted in turn so
   // that the dead one's pages hold nothing live.
   const std::size_t n = mt::scaled(60000, 3000);
-  auto build = [&](std::int64_t first) {
-    marrow::HandleScope scope(rt);
-    auto head = rt.make<Node>(first);
-    for (std::size_t i = 0; i < n; ++i) {
-      marrow::HandleScope inner(rt);
-      auto x = rt.make<Node>(first + 1 + static_cast<std::int64_t>(i));
-      x->next = head->next;
-      head->next = x;
-    }
-    return marrow::Global<Node>(rt, head);
-  };
-  marrow::Global<Node> live = build(0);
+  marrow::Global<Node> live = make_list(rt, n, 0);
   rt.collect(GcKind::kMajor);
-  marrow::Global<Node> dead = build(1000000);
+  marrow::Global<Node> dead = make_list(rt, n, 1000000);
   rt.collect(GcKind::kMajor);
   dead.reset();
   // One incremental cycle, whose remark leaves the old pages unswept.
@@ -172,18 +166,7 @@ TEST_CASE(
   mi::Heap& heap = rt.heap_for_internal_use();
   if (rt.config().heap_limit_bytes != 0) return;  // (a heap limit sweeps eagerly)
   const std::size_t n = mt::scaled(60000, 3000);
-  marrow::Global<Node> list;
-  {
-    marrow::HandleScope scope(rt);
-    auto head = rt.make<Node>(-1);
-    for (std::size_t i = 0; i < n; ++i) {
-      marrow::HandleScope inner(rt);
-      auto x = rt.make<Node>(static_cast<std::int64_t>(i));
-      x->next = head->next;
-      head->next = x;
-    }
-    list = marrow::Global<Node>(rt, head);
-  }
+  marrow::Global<Node> list = make_list(rt, n, -1);
   auto cycle = [&] {
     heap.collect(GcKind::kMarkStart, GcReason::kHeapGrowth);
     REQUIRE(heap.marking_.active());
